@@ -1,0 +1,1 @@
+"""Event sources: where the events of a window are read from."""

@@ -1,0 +1,35 @@
+"""The contract every event source fulfils."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+import pyarrow as pa
+
+from airflow_export_provider.windows import Window
+
+
+@dataclass
+class SourceStats:
+    """What a read saw, for logs and the manifest."""
+
+    files: int = 0
+    rows_scanned: int = 0
+    rows_in_window: int = 0
+
+
+class EventSource(Protocol):
+    """Reads the events of a window as canonical Arrow record batches.
+
+    ``schema(window)`` is the schema every batch of ``read(window)`` has (see
+    :func:`airflow_export_provider.events.window_schema`); batches are bounded in size and
+    come in a deterministic order, so the same data always produces the same files.
+    """
+
+    stats: SourceStats
+
+    def schema(self, window: Window) -> pa.Schema: ...
+
+    def read(self, window: Window) -> Iterator[pa.RecordBatch]: ...

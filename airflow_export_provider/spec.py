@@ -1,0 +1,310 @@
+"""The export definition: one declarative model, validated once, trusted everywhere after.
+
+A user's YAML (or a dict in a DAG file) becomes an :class:`ExportSpec`. Validation
+happens when the DAG file is parsed, and every problem is reported at once in an
+:class:`~airflow_export_provider.exceptions.ExportSpecError` naming the key, the value
+seen and what is allowed.
+
+pydantic is used rather than hand-written dataclass checks because Airflow already
+depends on it and it gives nested key paths, unknown-key rejection and type coercion
+from YAML for free; :func:`_describe_errors` turns its errors into our wording.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import pendulum
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from airflow_export_provider.exceptions import ExportSpecError
+from airflow_export_provider.layout import FOLDER_PRESETS, parse_template
+
+SAFE_ID = r"^[A-Za-z0-9_-]{1,64}$"
+# S3 bucket naming rules (general purpose buckets), simplified to what AWS accepts.
+BUCKET_NAME = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+SAFE_PREFIX = r"^[A-Za-z0-9_./-]*$"
+GRID_HOURS = (1, 2, 3, 4, 6, 8, 12, 24)
+MiB = 1024 * 1024
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LakeSourceSpec(_Model):
+    """Events stored as Parquet or JSON Lines files partitioned by UTC date (``date=YYYY-MM-DD``)."""
+
+    type: Literal["lake"] = "lake"
+    path: str = Field(min_length=1, description="Local directory or s3://bucket/prefix of the lake.")
+    file_format: Literal["parquet", "jsonl"] = "parquet"
+    aws_conn_id: str = "aws_default"
+    batch_size: int = Field(default=65_536, ge=1_000, le=1_000_000)
+
+    @property
+    def is_s3(self) -> bool:
+        return self.path.startswith("s3://")
+
+
+class EncryptionSpec(_Model):
+    """Server-side encryption requested on every object the export writes."""
+
+    type: Literal["AES256", "aws:kms"]
+    kms_key_id: str | None = None
+
+    @model_validator(mode="after")
+    def _key_matches_type(self) -> EncryptionSpec:
+        if self.type == "aws:kms" and not self.kms_key_id:
+            raise ValueError("type 'aws:kms' needs kms_key_id (a key id, alias or ARN)")
+        if self.type == "AES256" and self.kms_key_id:
+            raise ValueError("kms_key_id is only used with type 'aws:kms'; remove it or change the type")
+        return self
+
+
+class S3DestinationSpec(_Model):
+    """An S3 (or S3-compatible) bucket reached through an Airflow ``aws`` connection."""
+
+    type: Literal["s3"] = "s3"
+    aws_conn_id: str = "aws_default"
+    bucket: Annotated[str, Field(pattern=BUCKET_NAME)]
+    prefix: Annotated[str, Field(pattern=SAFE_PREFIX)] = ""
+    region: str | None = None
+    encryption: EncryptionSpec | None = None
+    multipart_part_size: int = Field(default=8 * MiB, ge=5 * MiB, le=512 * MiB)
+
+    @field_validator("prefix")
+    @classmethod
+    def _normalise_prefix(cls, prefix: str) -> str:
+        return _clean_prefix(prefix)
+
+
+class LocalDestinationSpec(_Model):
+    """A local directory; for development and tests, written with the same keys as S3."""
+
+    type: Literal["local"]
+    path: str = Field(min_length=1)
+    prefix: Annotated[str, Field(pattern=SAFE_PREFIX)] = ""
+
+    @field_validator("prefix")
+    @classmethod
+    def _normalise_prefix(cls, prefix: str) -> str:
+        return _clean_prefix(prefix)
+
+
+def _clean_prefix(prefix: str) -> str:
+    parts = [part for part in prefix.split("/") if part]
+    if any(part in (".", "..") for part in parts):
+        raise ValueError("'.' and '..' are not allowed as prefix folders")
+    return "/".join(parts)
+
+
+def _destination_type(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return str(value.get("type", "s3"))
+    return str(getattr(value, "type", "s3"))
+
+
+DestinationSpec = Annotated[
+    Annotated[S3DestinationSpec, Tag("s3")] | Annotated[LocalDestinationSpec, Tag("local")],
+    Discriminator(_destination_type),
+]
+
+
+class LayoutSpec(_Model):
+    """Where objects go: folder structure and file names, as templates of window variables."""
+
+    folders: tuple[Literal["data_type", "date", "export_id", "event_name"], ...] | None = None
+    folder_template: str | None = None
+    file_template: str | None = None
+
+    @field_validator("folder_template")
+    @classmethod
+    def _folder_template_is_valid(cls, template: str | None) -> str | None:
+        if template is not None:
+            parse_template(template, allow_folders=True)
+        return template
+
+    @field_validator("file_template")
+    @classmethod
+    def _file_template_is_valid(cls, template: str | None) -> str | None:
+        if template is not None:
+            if not template.strip():
+                raise ValueError("file_template is empty; remove it to use the default file names")
+            parse_template(template, allow_folders=False)
+        return template
+
+    @model_validator(mode="after")
+    def _one_folder_style(self) -> LayoutSpec:
+        if self.folders is not None and self.folder_template is not None:
+            raise ValueError("give either folders (presets) or folder_template, not both")
+        return self
+
+    @property
+    def resolved_folder_template(self) -> str:
+        if self.folder_template is not None:
+            return self.folder_template
+        presets = self.folders if self.folders is not None else ("data_type", "date")
+        return "/".join(FOLDER_PRESETS[preset] for preset in presets)
+
+
+class FormatSpec(_Model):
+    """File format, compression and roll-over limits."""
+
+    type: Literal["csv", "jsonl", "xml", "parquet"] = "csv"
+    compression: Literal["gzip", "none"] | None = None
+    compression_level: int = Field(default=6, ge=1, le=9)
+    parquet_compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
+    max_records_per_file: int = Field(default=10_000_000, ge=1)
+    max_bytes_per_file: int = Field(default=100 * 1000 * 1000, ge=1024)
+
+    @property
+    def outer_compression(self) -> Literal["gzip", "none"]:
+        """gzip by default for text formats; Parquet compresses inside the file instead."""
+        if self.compression is not None:
+            return self.compression
+        return "none" if self.type == "parquet" else "gzip"
+
+    @property
+    def extension(self) -> str:
+        suffix = ".gz" if self.outer_compression == "gzip" else ""
+        return f"{self.type}{suffix}"
+
+
+class WindowSpec(_Model):
+    """The window grid: ``every`` hours, aligned to midnight in ``timezone``."""
+
+    every: int = 24
+    timezone: str = "UTC"
+    start_date: dt.date
+
+    @field_validator("every", mode="before")
+    @classmethod
+    def _parse_every(cls, every: Any) -> int:
+        text = str(every).strip().lower()
+        match = re.fullmatch(r"(\d+)\s*(h|hours?)?", text) or re.fullmatch(r"(1)\s*(d|days?)", text)
+        hours = None
+        if match:
+            hours = 24 if match.group(2) and match.group(2).startswith("d") else int(match.group(1))
+        if hours not in GRID_HOURS:
+            allowed = ", ".join(f"{h}h" for h in GRID_HOURS)
+            raise ValueError(f"{every!r} is not a whole divisor of 24 hours; use one of {allowed}")
+        return hours
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, name: str) -> str:
+        try:
+            pendulum.timezone(name)
+        except Exception:
+            raise ValueError(f"unknown timezone {name!r}; use an IANA name such as 'Europe/Berlin'") from None
+        return name
+
+
+class ExportSpec(_Model):
+    """One export: which events, from where, to which bucket, in which format, how often."""
+
+    export_id: Annotated[str, Field(pattern=SAFE_ID)]
+    account_id: Annotated[str, Field(pattern=SAFE_ID)]
+    description: str = ""
+    source: LakeSourceSpec
+    destination: DestinationSpec
+    layout: LayoutSpec = LayoutSpec()
+    format: FormatSpec = FormatSpec()
+    window: WindowSpec
+
+    @property
+    def dag_id(self) -> str:
+        return f"export__{self.export_id}"
+
+    @property
+    def spec_hash(self) -> str:
+        """A stable fingerprint recorded in every manifest, so readers can tell spec changes apart."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+    @classmethod
+    def from_mapping(cls, data: Any, source: str | None = None) -> ExportSpec:
+        if not isinstance(data, Mapping):
+            raise ExportSpecError([f"expected a mapping of keys, got {type(data).__name__}"], source)
+        try:
+            return cls.model_validate(dict(data))
+        except ValidationError as error:
+            raise ExportSpecError(_describe_errors(error), source) from None
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> ExportSpec:
+        path = Path(path)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(error, "problem", None) or str(error)
+            raise ExportSpecError([f"not valid YAML{where}: {problem}"], str(path)) from None
+        except OSError as error:
+            raise ExportSpecError([f"cannot read file: {error.strerror}"], str(path)) from None
+        return cls.from_mapping(data, source=str(path))
+
+
+_UNION_TAGS = {"source": {"lake"}, "destination": {"s3", "local"}}
+
+
+def _describe_errors(error: ValidationError) -> list[str]:
+    problems = []
+    for item in error.errors(include_url=False):
+        location = _key_path(item["loc"])
+        seen = _short(item.get("input"))
+        kind = item["type"]
+        if kind == "extra_forbidden":
+            problems.append(f"{location}: unknown key (value {seen}); check the spelling in the spec reference")
+        elif kind == "missing":
+            problems.append(f"{location}: required key is missing")
+        elif kind == "literal_error":
+            expected = item.get("ctx", {}).get("expected", "")
+            problems.append(f"{location}: {seen} is not allowed; expected {expected}")
+        elif kind == "string_pattern_mismatch":
+            problems.append(f"{location}: {seen} {_pattern_advice(location)}")
+        elif kind == "union_tag_invalid":
+            problems.append(f"{location}: type {seen} is not known; expected one of {item['ctx']['expected_tags']}")
+        else:
+            message = item["msg"].removeprefix("Value error, ")
+            problems.append(f"{location}: {message} (got {seen})")
+    return problems
+
+
+def _key_path(loc: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    for element in loc:
+        if parts and element in _UNION_TAGS.get(parts[-1], ()):
+            continue
+        parts.append(f"[{element}]" if isinstance(element, int) else str(element))
+    return ".".join(parts).replace(".[", "[") or "(top level)"
+
+
+def _pattern_advice(location: str) -> str:
+    if location.endswith("bucket"):
+        return "is not a valid S3 bucket name (3-63 characters: lowercase letters, digits, '.', '-')"
+    if location.endswith("prefix"):
+        return "may only contain letters, digits, '/', '.', '-' and '_'"
+    return "may only contain letters, digits, '-' and '_' (1 to 64 characters)"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
