@@ -84,8 +84,8 @@ def encode_event_name(name: str | None) -> str:
     """Make an event name safe as one key segment, reversibly.
 
     Letters, digits, ``-``, ``_`` and ``.`` stay; every other character becomes
-    ``%XX`` per UTF-8 byte (``/`` → ``%2F``, space → ``%20``, ``%`` → ``%25``). Names made
-    only of dots are fully encoded so ``..`` never walks up a folder. The empty name is
+    ``%XX`` per UTF-8 byte (``/`` → ``%2F``, space → ``%20``, ``%`` → ``%25``). A leading
+    dot is encoded too, so ``..`` never walks up a folder and no file is hidden. The empty name is
     ``%empty`` and a missing name ``%null``: neither is a valid ``%XX`` sequence, so no
     real name encodes to them. Names whose encoding exceeds 100 characters are cut to
     80 and suffixed with ``~`` and a hash; the manifest records the original name.
@@ -95,8 +95,8 @@ def encode_event_name(name: str | None) -> str:
     if name == "":
         return EMPTY_EVENT_NAME
     encoded = quote(name, safe=_KEPT)
-    if set(name) == {"."}:
-        encoded = "%2E" * len(name)
+    if encoded.startswith("."):
+        encoded = "%2E" + encoded[1:]
     if len(encoded) > _MAX_ENCODED_NAME:
         cut = encoded[:80]
         cut = cut[: cut.rfind("%")] if "%" in cut[-2:] else cut

@@ -1,0 +1,159 @@
+"""An S3 bucket, written with streamed multipart uploads through the amazon provider's S3Hook.
+
+No object is ever held whole in memory or on disk: bytes are buffered up to one part
+(``multipart_part_size``, 8 MiB by default) and sent. An object smaller than one part is
+sent with a single ``PutObject``. Server-side encryption from the spec is requested on
+every write. A failed upload is aborted so no multipart upload is left open.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from airflow_export_provider.exceptions import DestinationError
+from airflow_export_provider.spec import S3DestinationSpec
+
+
+def _describe(error: Exception, action: str, bucket: str, key: str = "") -> DestinationError:
+    where = f"s3://{bucket}/{key}" if key else f"bucket {bucket!r}"
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "Unknown")
+        message = error.response.get("Error", {}).get("Message", "")
+        return DestinationError(f"{action} {where} failed: {code}: {message}")
+    return DestinationError(f"{action} {where} failed: {error}")
+
+
+class S3Upload:
+    def __init__(self, client: Any, bucket: str, key: str, part_size: int, extra: dict[str, str]) -> None:
+        self._client = client
+        self._bucket = bucket
+        self._key = key
+        self._part_size = part_size
+        self._extra = extra
+        self._buffer = bytearray()
+        self._upload_id: str | None = None
+        self._parts: list[dict[str, Any]] = []
+
+    def write(self, data: bytes) -> None:
+        self._buffer += data
+        if len(self._buffer) >= self._part_size:
+            self._send_part()
+
+    def _send_part(self) -> None:
+        try:
+            if self._upload_id is None:
+                created = self._client.create_multipart_upload(Bucket=self._bucket, Key=self._key, **self._extra)
+                self._upload_id = created["UploadId"]
+            number = len(self._parts) + 1
+            sent = self._client.upload_part(
+                Bucket=self._bucket, Key=self._key, UploadId=self._upload_id, PartNumber=number, Body=bytes(self._buffer)
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise _describe(error, "uploading a part of", self._bucket, self._key) from error
+        self._parts.append({"ETag": sent["ETag"], "PartNumber": number})
+        self._buffer = bytearray()
+
+    def commit(self) -> None:
+        try:
+            if self._upload_id is None:
+                self._client.put_object(Bucket=self._bucket, Key=self._key, Body=bytes(self._buffer), **self._extra)
+                return
+            if self._buffer:
+                self._send_part()
+            self._client.complete_multipart_upload(
+                Bucket=self._bucket, Key=self._key, UploadId=self._upload_id, MultipartUpload={"Parts": self._parts}
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise _describe(error, "writing", self._bucket, self._key) from error
+        finally:
+            self._buffer = bytearray()
+
+    def abort(self) -> None:
+        self._buffer = bytearray()
+        if self._upload_id is not None:
+            self._client.abort_multipart_upload(Bucket=self._bucket, Key=self._key, UploadId=self._upload_id)
+            self._upload_id = None
+
+
+class S3Destination:
+    def __init__(self, spec: S3DestinationSpec) -> None:
+        # Imported here: the amazon provider is heavy and the spec/CLI paths don't need it.
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+        self._spec = spec
+        self._hook = S3Hook(aws_conn_id=spec.aws_conn_id, region_name=spec.region)
+        self._bucket = spec.bucket
+
+    @property
+    def client(self) -> Any:
+        return self._hook.get_conn()
+
+    def _extra(self, content_type: str) -> dict[str, str]:
+        extra = {"ContentType": content_type}
+        if self._spec.encryption is not None:
+            extra["ServerSideEncryption"] = self._spec.encryption.type
+            if self._spec.encryption.kms_key_id:
+                extra["SSEKMSKeyId"] = self._spec.encryption.kms_key_id
+        return extra
+
+    def start_upload(self, key: str, content_type: str) -> S3Upload:
+        return S3Upload(self.client, self._bucket, key, self._spec.multipart_part_size, self._extra(content_type))
+
+    def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
+        try:
+            self.client.put_object(Bucket=self._bucket, Key=key, Body=data, **self._extra(content_type))
+        except (ClientError, BotoCoreError) as error:
+            raise _describe(error, "writing", self._bucket, key) from error
+
+    def get_bytes(self, key: str) -> bytes | None:
+        try:
+            body: bytes = self.client.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+            return body
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            raise _describe(error, "reading", self._bucket, key) from error
+
+    def delete(self, keys: Iterable[str]) -> None:
+        pending = list(keys)
+        for start in range(0, len(pending), 1000):
+            chunk = [{"Key": key} for key in pending[start : start + 1000]]
+            try:
+                answer = self.client.delete_objects(Bucket=self._bucket, Delete={"Objects": chunk, "Quiet": True})
+            except (ClientError, BotoCoreError) as error:
+                raise _describe(error, "deleting objects in", self._bucket) from error
+            if answer.get("Errors"):
+                first = answer["Errors"][0]
+                raise DestinationError(
+                    f"deleting s3://{self._bucket}/{first['Key']} failed: {first['Code']}: {first.get('Message', '')}"
+                )
+
+    def list_keys(self, prefix: str) -> Iterator[str]:
+        try:
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self._bucket, Prefix=prefix):
+                for item in page.get("Contents", []):
+                    yield item["Key"]
+        except (ClientError, BotoCoreError) as error:
+            raise _describe(error, "listing", self._bucket, prefix) from error
+
+    def abort_unfinished_uploads(self, prefix: str, matching: re.Pattern[str]) -> list[str]:
+        aborted = []
+        try:
+            paginator = self.client.get_paginator("list_multipart_uploads")
+            for page in paginator.paginate(Bucket=self._bucket, Prefix=prefix):
+                for upload in page.get("Uploads", []):
+                    if matching.fullmatch(upload["Key"]):
+                        self.client.abort_multipart_upload(
+                            Bucket=self._bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                        )
+                        aborted.append(upload["Key"])
+        except (ClientError, BotoCoreError) as error:
+            raise _describe(error, "cleaning up unfinished uploads in", self._bucket, prefix) from error
+        return aborted
+
+    def url(self, key: str) -> str:
+        return f"s3://{self._bucket}/{key}"

@@ -1,0 +1,191 @@
+"""Export one window: the single code path behind the operator, the CLI and the demo.
+
+Order of operations, and why:
+
+1. Read the window's previous manifest and pending marker. They name the objects a
+   previous run wrote; whatever this run does not write again is stale.
+2. Write the pending marker (remembering those keys), then delete the old manifest:
+   from here on readers see the window as incomplete, which is the truth while its
+   objects are being replaced. If a pending marker was already there, a previous run
+   died half way: list its leftovers and abort its open multipart uploads.
+3. Stream source batches → projection → encoders → uploads, rolling files at the limits.
+4. Write the manifest (last), delete stale objects, delete the pending marker.
+
+Any failure in 3 aborts the open uploads and deletes what this run committed, so a
+failed run leaves no manifest, no open multipart upload and no partial files.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow_export_provider.destinations.base import Destination
+from airflow_export_provider.layout import KeyValues, ObjectLayout
+from airflow_export_provider.manifest import ManifestFacts, build_manifest, manifest_bytes
+from airflow_export_provider.projection import output_schema, project
+from airflow_export_provider.sources.base import EventSource
+from airflow_export_provider.spec import ExportSpec
+from airflow_export_provider.windows import Window
+from airflow_export_provider.writer import ExportedFile, WindowWriter
+
+logger = logging.getLogger(__name__)
+PROGRESS_EVERY_SECONDS = 15.0
+
+
+@dataclass
+class WindowResult:
+    window: Window
+    files: list[ExportedFile]
+    manifest_url: str
+    rows_read: int
+    seconds: float
+    stale_deleted: list[str] = field(default_factory=list)
+    aborted_uploads: list[str] = field(default_factory=list)
+
+    @property
+    def records(self) -> int:
+        return sum(f.records for f in self.files)
+
+    @property
+    def bytes(self) -> int:
+        return sum(f.bytes for f in self.files)
+
+    def summary(self) -> dict[str, Any]:
+        """Small and JSON-friendly: what the operator returns as its XCom."""
+        return {
+            "window_start": self.window.start.isoformat(),
+            "window_end": self.window.end.isoformat(),
+            "files": len(self.files),
+            "records": self.records,
+            "bytes": self.bytes,
+            "seconds": round(self.seconds, 3),
+            "manifest": self.manifest_url,
+            "stale_deleted": len(self.stale_deleted),
+        }
+
+
+def layout_for(spec: ExportSpec, window: Window, instance_id: int = 0) -> ObjectLayout:
+    local_start = window.start.in_timezone(spec.window.timezone)
+    values = KeyValues(
+        account_id=spec.account_id,
+        export_id=spec.export_id,
+        date=local_start.format("YYYY-MM-DD"),
+        timestamp=int(window.start.timestamp()),
+        instance_id=instance_id,
+    )
+    return ObjectLayout(
+        prefix=spec.destination.prefix,
+        folder_template=spec.layout.resolved_folder_template,
+        file_template=spec.layout.file_template,
+        extension=spec.format.extension,
+        values=values,
+    )
+
+
+def export_window(
+    spec: ExportSpec,
+    window: Window,
+    *,
+    source: EventSource,
+    destination: Destination,
+    instance_id: int = 0,
+    log: logging.Logger | Any = logger,
+) -> WindowResult:
+    started = time.monotonic()
+    layout = layout_for(spec, window, instance_id)
+    manifest_key, pending_key = layout.manifest_key(), layout.pending_key()
+
+    previous = _read_json(destination, manifest_key)
+    pending = _read_json(destination, pending_key)
+    earlier_keys = {entry["key"] for entry in (previous or {}).get("files", [])}
+    earlier_keys |= set((pending or {}).get("earlier_keys", []))
+    aborted: list[str] = []
+    if pending is not None:
+        prefix, pattern = layout.key_pattern()
+        log.info("window %s: a previous run did not finish; cleaning up after it", window.label)
+        earlier_keys |= {key for key in destination.list_keys(prefix) if pattern.fullmatch(key)}
+        aborted = destination.abort_unfinished_uploads(prefix, pattern)
+    marker = {"window": [window.start.isoformat(), window.end.isoformat()], "earlier_keys": sorted(earlier_keys)}
+    destination.put_bytes(pending_key, json.dumps(marker).encode(), "application/json")
+    if previous is not None:
+        destination.delete([manifest_key])
+
+    log.info("window %s: exporting %s to %s", window.label, spec.export_id, destination.url(layout.key_pattern()[0]))
+    schema = output_schema(source.schema(window))
+    writer = WindowWriter(layout=layout, fmt=spec.format, destination=destination, schema=schema)
+    progress = _Progress(window, log)
+    without_event_name = 0
+    try:
+        for batch in source.read(window):
+            without_event_name += batch.column(0).null_count
+            writer.write(project(batch))
+            progress.batch_done(source.stats.rows_in_window, writer)
+        files = writer.close()
+    except BaseException:
+        committed = writer.abort()
+        _delete_quietly(destination, committed, log)
+        log.error("window %s: export failed; no manifest written, %d partial objects removed", window.label, len(committed))
+        raise
+
+    facts = ManifestFacts(spec, window, instance_id, files, source.stats, without_event_name)
+    destination.put_bytes(manifest_key, manifest_bytes(build_manifest(facts)), "application/json")
+    stale = sorted(earlier_keys - {f.key for f in files})
+    destination.delete(stale)
+    destination.delete([pending_key])
+
+    result = WindowResult(window, files, destination.url(manifest_key), source.stats.rows_in_window,
+                          time.monotonic() - started, stale, aborted)  # fmt: skip
+    log.info(
+        "window %s: exported %s records from %d source files into %d files, %s, in %.1f s (%s rows/s); "
+        "manifest %s%s",
+        window.label, f"{result.records:,}", source.stats.files, len(files), _megabytes(result.bytes),
+        result.seconds, f"{result.records / max(result.seconds, 1e-9):,.0f}", result.manifest_url,
+        f"; removed {len(stale)} stale objects" if stale else "",
+    )  # fmt: skip
+    if without_event_name:
+        log.warning("window %s: %d events had no event name; written under '%%null'", window.label, without_event_name)
+    return result
+
+
+class _Progress:
+    """Logs a line every few seconds on long windows so the task log shows it is alive."""
+
+    def __init__(self, window: Window, log: logging.Logger | Any) -> None:
+        self._window = window
+        self._log = log
+        self._started = time.monotonic()
+        self._last = self._started
+
+    def batch_done(self, rows: int, writer: WindowWriter) -> None:
+        now = time.monotonic()
+        if now - self._last < PROGRESS_EVERY_SECONDS:
+            return
+        self._last = now
+        self._log.info(
+            "window %s: %s rows so far, %d files done, %d open, %s written, %s rows/s",
+            self._window.label, f"{rows:,}", len(writer.files), writer.open_files,
+            _megabytes(writer.bytes_written), f"{rows / (now - self._started):,.0f}",
+        )  # fmt: skip
+
+
+def _read_json(destination: Destination, key: str) -> dict[str, Any] | None:
+    data = destination.get_bytes(key)
+    if data is None:
+        return None
+    loaded: dict[str, Any] = json.loads(data)
+    return loaded
+
+
+def _delete_quietly(destination: Destination, keys: list[str], log: logging.Logger | Any) -> None:
+    try:
+        destination.delete(keys)
+    except Exception as error:  # noqa: BLE001 - the export's own error is the one to raise
+        log.warning("could not remove %d partial objects (%s); the next run of this window will", len(keys), error)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_000_000:,.1f} MB"

@@ -1,0 +1,58 @@
+"""CSV with a header row, written by pyarrow's CSV writer.
+
+Groups are flattened into dotted columns (``identity.email``, ``eventProps.cart.items``);
+lists and other nested values become JSON text; null is an empty cell. The header is the
+window schema's, so every file of a window has the same columns in the same order.
+"""
+
+from __future__ import annotations
+
+from typing import BinaryIO
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from airflow_export_provider.formats.values import json_text, timestamps_as_text
+
+
+def flatten_columns(batch: pa.RecordBatch) -> tuple[list[str], list[pa.Array]]:
+    """Every leaf of the record as a column of text-friendly values."""
+    names: list[str] = []
+    arrays: list[pa.Array] = []
+
+    def visit(name: str, array: pa.Array) -> None:
+        if pa.types.is_struct(array.type):
+            for field, child in zip(array.type, array.flatten()):
+                visit(f"{name}.{field.name}", child)
+        elif pa.types.is_nested(array.type):
+            texts = [None if value is None else json_text(value) for value in array.to_pylist()]
+            names.append(name)
+            arrays.append(pa.array(texts, pa.string()))
+        else:
+            names.append(name)
+            arrays.append(timestamps_as_text(array))
+
+    for field, column in zip(batch.schema, batch.columns):
+        visit(field.name, column)
+    return names, arrays
+
+
+class CsvEncoder:
+    def __init__(self) -> None:
+        self._writer: pacsv.CSVWriter | None = None
+        self._sink: BinaryIO | None = None
+
+    def begin(self, sink: BinaryIO, schema: pa.Schema) -> None:
+        self._sink = sink
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        names, arrays = flatten_columns(batch)
+        flat = pa.RecordBatch.from_arrays(arrays, names=names)
+        if self._writer is None:
+            options = pacsv.WriteOptions(include_header=True, quoting_style="needed")
+            self._writer = pacsv.CSVWriter(self._sink, flat.schema, write_options=options)
+        self._writer.write_batch(flat)
+
+    def finish(self) -> None:
+        if self._writer is not None:
+            self._writer.close()

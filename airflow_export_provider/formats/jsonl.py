@@ -1,0 +1,26 @@
+"""JSON Lines: one JSON object per record, UTF-8, null members left out."""
+
+from __future__ import annotations
+
+from typing import BinaryIO
+
+import pyarrow as pa
+
+from airflow_export_provider.formats.values import json_text, timestamps_as_text
+
+
+class JsonLinesEncoder:
+    def __init__(self) -> None:
+        self._sink: BinaryIO | None = None
+
+    def begin(self, sink: BinaryIO, schema: pa.Schema) -> None:
+        self._sink = sink
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        assert self._sink is not None, "begin() first"
+        texts = pa.RecordBatch.from_arrays([timestamps_as_text(c) for c in batch.columns], names=batch.schema.names)
+        lines = "".join(json_text(row) + "\n" for row in texts.to_pylist())
+        self._sink.write(lines.encode("utf-8"))
+
+    def finish(self) -> None:
+        """JSON Lines has no trailer."""

@@ -1,0 +1,67 @@
+"""How text formats spell Arrow values, the same way in CSV, JSON and XML.
+
+Faithful values are part of correctness: nested values are valid JSON (never Python
+``repr``), booleans are lowercase ``true``/``false``, timestamps keep their microseconds
+and say they are UTC (``2025-03-01T04:00:00.155211Z``), and integers beyond 2^53 keep
+every digit. Null members are left out of JSON objects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+
+def timestamps_as_text(array: pa.Array) -> pa.Array:
+    """Replace timestamp values (also inside structs) by ISO 8601 UTC text, vectorised."""
+    if pa.types.is_timestamp(array.type):
+        utc = array if array.type.tz else pc.assume_timezone(array, "UTC")
+        if array.type.tz not in (None, "UTC", "+00:00"):
+            utc = array.cast(pa.timestamp(array.type.unit, tz="UTC"))
+        text = pc.strftime(utc, format="%Y-%m-%dT%H:%M:%S")
+        return pc.binary_join_element_wise(text, pa.scalar("Z"), pa.scalar(""))
+    if pa.types.is_struct(array.type):
+        children = [timestamps_as_text(child) for child in array.flatten()]
+        fields = [pa.field(f.name, c.type) for f, c in zip(array.type, children)]
+        return pa.StructArray.from_arrays(children, fields=fields, mask=array.is_null())
+    return array
+
+
+def json_ready(value: Any) -> Any:
+    """A Python value from ``to_pylist`` made ready for ``json.dumps``: nulls and NaN dropped."""
+    if isinstance(value, dict):
+        return {key: json_ready(item) for key, item in value.items() if _present(item)}
+    if isinstance(value, list):
+        return [json_ready(item) if _present(item) else None for item in value]
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    return value
+
+
+def _present(value: Any) -> bool:
+    return value is not None and not (isinstance(value, float) and not math.isfinite(value))
+
+
+def json_text(value: Any) -> str:
+    """Compact JSON, unicode kept as is."""
+    return json.dumps(json_ready(value), ensure_ascii=False, separators=(",", ":"))
+
+
+def scalar_text(value: Any) -> str:
+    """One value as text for a cell or an element: JSON spelling for booleans and nested values."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json_text(value)
+    if isinstance(value, float):
+        return json.dumps(value) if math.isfinite(value) else ""
+    return str(value)

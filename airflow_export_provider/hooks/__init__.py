@@ -1,0 +1,1 @@
+"""Hooks: thin wrappers over Airflow connections."""

@@ -1,0 +1,188 @@
+"""Writes a window's records into files: one series of files per event name, rolled at limits.
+
+Each open file is a chain ``encoder → gzip (optional) → measuring sink → upload``. The
+measuring sink counts and hashes exactly the bytes that reach the destination, which
+are the sizes and checksums recorded in the manifest. Routing a batch to its event
+files is vectorised: event names are dictionary-encoded, rows are stably sorted by code
+(time order within an event is kept) and each event's rows are one slice.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from airflow_export_provider.destinations.base import Destination, ObjectUpload
+from airflow_export_provider.formats import RecordEncoder, encoder_for
+from airflow_export_provider.layout import ObjectLayout
+from airflow_export_provider.spec import FormatSpec
+
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "jsonl": "application/x-ndjson; charset=utf-8",
+    "xml": "application/xml; charset=utf-8",
+    "parquet": "application/vnd.apache.parquet",
+}
+
+
+@dataclass(frozen=True)
+class ExportedFile:
+    key: str
+    event_name: str | None
+    records: int
+    bytes: int
+    sha256: str
+
+
+class _MeasuringSink(io.RawIOBase):
+    """Counts and hashes the bytes passed on to an upload."""
+
+    def __init__(self, upload: ObjectUpload) -> None:
+        self._upload = upload
+        self._digest = hashlib.sha256()
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+        chunk = bytes(data)
+        self._digest.update(chunk)
+        self.size += len(chunk)
+        self._upload.write(chunk)
+        return len(chunk)
+
+    def close(self) -> None:
+        """The upload is committed or aborted by its owner; closing the chain must not end it."""
+
+    @property
+    def sha256(self) -> str:
+        return self._digest.hexdigest()
+
+
+class _OpenFile:
+    def __init__(
+        self, key: str, event_name: str | None, schema: pa.Schema, fmt: FormatSpec, destination: Destination
+    ) -> None:
+        self.key = key
+        self.event_name = event_name
+        self.records = 0
+        content_type = "application/gzip" if fmt.outer_compression == "gzip" else CONTENT_TYPES[fmt.type]
+        self._upload = destination.start_upload(key, content_type)
+        self._measured = _MeasuringSink(self._upload)
+        self._gzip: gzip.GzipFile | None = None
+        stream: BinaryIO = self._measured  # type: ignore[assignment]
+        if fmt.outer_compression == "gzip":
+            # mtime=0 and no file name: the same records give the same bytes on every run.
+            self._gzip = gzip.GzipFile(filename="", mode="wb", fileobj=stream, compresslevel=fmt.compression_level, mtime=0)
+            stream = self._gzip  # type: ignore[assignment]
+        self._encoder: RecordEncoder = encoder_for(fmt)
+        self._encoder.begin(stream, schema)
+
+    @property
+    def bytes_written(self) -> int:
+        return self._measured.size
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        self._encoder.write(batch)
+        self.records += batch.num_rows
+
+    def close(self) -> ExportedFile:
+        self._encoder.finish()
+        if self._gzip is not None:
+            self._gzip.close()
+        self._upload.commit()
+        return ExportedFile(self.key, self.event_name, self.records, self._measured.size, self._measured.sha256)
+
+    def abort(self) -> None:
+        self._upload.abort()
+
+
+class WindowWriter:
+    """Receives a window's projected batches and produces its files."""
+
+    def __init__(self, *, layout: ObjectLayout, fmt: FormatSpec, destination: Destination, schema: pa.Schema) -> None:
+        self._layout = layout
+        self._format = fmt
+        self._destination = destination
+        self._schema = schema
+        self._open: dict[str | None, _OpenFile] = {}
+        self._next_index: dict[str | None, int] = {}
+        self.files: list[ExportedFile] = []
+
+    @property
+    def open_files(self) -> int:
+        return len(self._open)
+
+    @property
+    def bytes_written(self) -> int:
+        return sum(file.bytes for file in self.files) + sum(f.bytes_written for f in self._open.values())
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        for event_name, rows in _split_by_event(batch):
+            self._write_event_rows(event_name, rows)
+
+    def _write_event_rows(self, event_name: str | None, rows: pa.RecordBatch) -> None:
+        offset = 0
+        while offset < rows.num_rows:
+            current = self._open.get(event_name) or self._start_file(event_name)
+            room = self._format.max_records_per_file - current.records
+            piece = rows.slice(offset, room)
+            current.write(piece)
+            offset += piece.num_rows
+            if current.records >= self._format.max_records_per_file or (
+                current.bytes_written >= self._format.max_bytes_per_file
+            ):
+                self.files.append(self._open.pop(event_name).close())
+
+    def _start_file(self, event_name: str | None) -> _OpenFile:
+        index = self._next_index.get(event_name, 0)
+        self._next_index[event_name] = index + 1
+        key = self._layout.object_key(event_name, index)
+        opened = _OpenFile(key, event_name, self._schema, self._format, self._destination)
+        self._open[event_name] = opened
+        return opened
+
+    def close(self) -> list[ExportedFile]:
+        """Finish every open file; returns all files of the window in key order."""
+        while self._open:
+            event_name = next(iter(self._open))
+            self.files.append(self._open[event_name].close())
+            del self._open[event_name]
+        return sorted(self.files, key=lambda file: file.key)
+
+    def abort(self) -> list[str]:
+        """Abort open uploads; return the keys of files already committed by this run."""
+        for opened in self._open.values():
+            try:
+                opened.abort()
+            except Exception:  # noqa: BLE001 - best effort; the original error matters more
+                pass
+        self._open.clear()
+        return [file.key for file in self.files]
+
+
+def _split_by_event(batch: pa.RecordBatch) -> list[tuple[str | None, pa.RecordBatch]]:
+    """Group rows by event name, keeping their order within each event."""
+    if batch.num_rows == 0:
+        return []
+    names = batch.column(0)
+    encoded = pc.dictionary_encode(names, null_encoding="encode")
+    if len(encoded.dictionary) == 1:
+        return [(encoded.dictionary[0].as_py(), batch)]
+    order = pc.sort_indices(encoded.indices)
+    grouped = batch.take(order)
+    counts = pc.value_counts(encoded.indices)
+    by_code = sorted(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()))
+    pieces = []
+    offset = 0
+    for code, count in by_code:
+        pieces.append((encoded.dictionary[code].as_py(), grouped.slice(offset, count)))
+        offset += count
+    return pieces
