@@ -6,7 +6,7 @@ from typing import BinaryIO
 
 import pyarrow as pa
 
-from airflow_export_provider.formats.values import json_text, timestamps_as_text
+from airflow_export_provider.formats.values import json_text, python_rows
 
 
 class JsonLinesEncoder:
@@ -18,9 +18,8 @@ class JsonLinesEncoder:
 
     def write(self, batch: pa.RecordBatch) -> None:
         assert self._sink is not None, "begin() first"
-        texts = pa.RecordBatch.from_arrays([timestamps_as_text(c) for c in batch.columns], names=batch.schema.names)
-        lines = "".join(json_text(row) + "\n" for row in texts.to_pylist())
-        self._sink.write(lines.encode("utf-8"))
+        for rows in python_rows(batch):
+            self._sink.write("".join(json_text(row) + "\n" for row in rows).encode("utf-8"))
 
     def finish(self) -> None:
         """JSON Lines has no trailer."""

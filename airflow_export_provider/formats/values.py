@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -30,6 +31,20 @@ def timestamps_as_text(array: pa.Array) -> pa.Array:
         fields = [pa.field(f.name, c.type) for f, c in zip(array.type, children)]
         return pa.StructArray.from_arrays(children, fields=fields, mask=array.is_null())
     return array
+
+
+ROWS_PER_SLICE = 5_000
+
+
+def python_rows(batch: pa.RecordBatch) -> Iterator[list[dict[str, Any]]]:
+    """Rows as Python dicts, timestamps as text, a slice at a time.
+
+    Python objects of a row cost ~50x its Arrow bytes; slicing keeps the text encoders'
+    memory bounded by the slice, not the batch.
+    """
+    texts = pa.RecordBatch.from_arrays([timestamps_as_text(c) for c in batch.columns], names=batch.schema.names)
+    for offset in range(0, texts.num_rows, ROWS_PER_SLICE):
+        yield texts.slice(offset, ROWS_PER_SLICE).to_pylist()
 
 
 def json_ready(value: Any) -> Any:

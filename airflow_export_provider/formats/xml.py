@@ -13,7 +13,7 @@ from xml.sax.saxutils import escape
 
 import pyarrow as pa
 
-from airflow_export_provider.formats.values import scalar_text, timestamps_as_text
+from airflow_export_provider.formats.values import python_rows, scalar_text
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -32,9 +32,13 @@ class XmlEncoder:
 
     def write(self, batch: pa.RecordBatch) -> None:
         assert self._sink is not None, "begin() first"
-        texts = pa.RecordBatch.from_arrays([timestamps_as_text(c) for c in batch.columns], names=batch.schema.names)
+        for rows in python_rows(batch):
+            self._sink.write(self._elements(rows).encode("utf-8"))
+
+    @staticmethod
+    def _elements(rows: list[dict[str, Any]]) -> str:
         parts: list[str] = []
-        for record in texts.to_pylist():
+        for record in rows:
             parts.append("<Event>")
             for name, value in record.items():
                 if isinstance(value, dict):
@@ -47,7 +51,7 @@ class XmlEncoder:
                 elif value is not None:
                     parts.append(f"<{name}>{_text(value)}</{name}>")
             parts.append("</Event>\n")
-        self._sink.write("".join(parts).encode("utf-8"))
+        return "".join(parts)
 
     def finish(self) -> None:
         assert self._sink is not None, "begin() first"

@@ -1,0 +1,1 @@
+"""Operators: export a window."""

@@ -1,0 +1,15 @@
+"""The Airflow plugin of this provider (entry point ``airflow.plugins``).
+
+Airflow loads ``airflow.plugins`` entry points in every process (scheduler, DAG processor,
+API server, workers), unlike a provider's ``plugins`` info, which is only honoured with
+``lazy_discover_providers=False``. Anything every process must resolve by class path,
+such as the export timetable, is registered here.
+"""
+
+from __future__ import annotations
+
+from airflow.plugins_manager import AirflowPlugin
+
+
+class ExportProviderPlugin(AirflowPlugin):
+    name = "export_provider"
