@@ -110,6 +110,8 @@ def decode_event_name(encoded: str) -> str | None:
         return None
     if encoded == EMPTY_EVENT_NAME:
         return ""
+    if "~" in encoded:
+        raise ValueError(f"{encoded!r} is a shortened long name; the manifest lists each file's original event name")
     return unquote(encoded, errors="strict")
 
 

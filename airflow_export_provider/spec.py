@@ -281,7 +281,8 @@ def _describe_errors(error: ValidationError) -> list[str]:
         elif kind == "string_pattern_mismatch":
             problems.append(f"{location}: {seen} {_pattern_advice(location)}")
         elif kind == "union_tag_invalid":
-            problems.append(f"{location}: type {seen} is not known; expected one of {item['ctx']['expected_tags']}")
+            given = item["input"].get("type") if isinstance(item.get("input"), Mapping) else item.get("input")
+            problems.append(f"{location}: type {given!r} is not known; expected one of {item['ctx']['expected_tags']}")
         else:
             message = item["msg"].removeprefix("Value error, ")
             problems.append(f"{location}: {message} (got {seen})")

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_export_provider.exceptions import ExportSpecError
+from airflow_export_provider.spec import ExportSpec
+
+
+def valid(**changes: Any) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "export_id": "daily_events",
+        "account_id": "acme",
+        "source": {"path": "/data/lake"},
+        "destination": {"bucket": "my-bucket", "prefix": "/exports/acme/"},
+        "window": {"every": "4h", "timezone": "Europe/Berlin", "start_date": "2025-03-01"},
+    }
+    spec.update(changes)
+    return spec
+
+
+def problems(data: Any) -> str:
+    with pytest.raises(ExportSpecError) as raised:
+        ExportSpec.from_mapping(data)
+    return str(raised.value)
+
+
+def test_valid_spec_gets_defaults_and_normalised_prefix() -> None:
+    spec = ExportSpec.from_mapping(valid())
+    assert spec.dag_id == "export__daily_events"
+    assert spec.destination.type == "s3"
+    assert spec.destination.prefix == "exports/acme"
+    assert spec.window.every == 4
+    assert spec.format.type == "csv" and spec.format.outer_compression == "gzip"
+    assert spec.format.extension == "csv.gz"
+    assert spec.layout.resolved_folder_template == "events/{date}"
+
+
+def test_spec_hash_is_stable_and_changes_with_the_spec() -> None:
+    assert ExportSpec.from_mapping(valid()).spec_hash == ExportSpec.from_mapping(valid()).spec_hash
+    assert ExportSpec.from_mapping(valid()).spec_hash != ExportSpec.from_mapping(valid(account_id="other")).spec_hash
+
+
+def test_parquet_compresses_inside_the_file_by_default() -> None:
+    spec = ExportSpec.from_mapping(valid(format={"type": "parquet"}))
+    assert spec.format.outer_compression == "none" and spec.format.extension == "parquet"
+    gz = ExportSpec.from_mapping(valid(format={"type": "parquet", "compression": "gzip"}))
+    assert gz.format.extension == "parquet.gz"
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"format": {"type": "csvx"}}, "format.type: 'csvx' is not allowed; expected 'csv', 'jsonl', 'xml' or 'parquet'"),
+        ({"colour": "blue"}, "colour: unknown key (value 'blue')"),
+        ({"destination": {"bucket": "b", "regoin": "x"}}, "destination.regoin: unknown key"),
+        ({"destination": {"bucket": "Bad_Bucket"}}, "destination.bucket: 'Bad_Bucket' is not a valid S3 bucket name"),
+        ({"destination": {"type": "ftp", "bucket": "b"}}, "destination: type 'ftp' is not known"),
+        ({"export_id": "../etc"}, "export_id: '../etc' may only contain letters, digits, '-' and '_'"),
+        ({"window": {"every": "5h", "start_date": "2025-01-01"}}, "window.every: '5h' is not a whole divisor of 24"),
+        ({"window": {"timezone": "Mars/Base", "start_date": "2025-01-01"}}, "unknown timezone 'Mars/Base'"),
+        ({"window": {"every": "24h"}}, "window.start_date: required key is missing"),
+        ({"layout": {"folder_template": "a/{date}/b c"}}, "template 'a/{date}/b c' contains [' ']"),
+        ({"layout": {"file_template": "x/{date}"}}, "contains ['/']"),
+        ({"layout": {"file_template": "{{Nope}}"}}, "unknown variable '{{Nope}}'"),
+        ({"layout": {"folders": ["date"], "folder_template": "{date}"}}, "either folders (presets) or folder_template"),
+        ({"destination": {"bucket": "b12", "encryption": {"type": "aws:kms"}}}, "needs kms_key_id"),
+        ({"destination": {"bucket": "b12", "prefix": "a/../b"}}, "'.' and '..' are not allowed"),
+        ({"format": {"type": "csv", "compression_level": 11}}, "format.compression_level"),
+    ],
+)
+def test_invalid_specs_name_the_key_the_value_and_what_is_allowed(changes: dict[str, Any], expected: str) -> None:
+    assert expected in problems(valid(**changes))
+
+
+def test_all_problems_are_reported_at_once() -> None:
+    message = problems(valid(format={"type": "doc"}, account_id="a b", colour=1))
+    assert "format.type" in message and "account_id" in message and "colour" in message
+
+
+def test_not_a_mapping() -> None:
+    assert "expected a mapping of keys, got list" in problems([1, 2])
+
+
+def test_yaml_errors_give_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("export_id: x\nsource: [unclosed\n")
+    with pytest.raises(ExportSpecError) as raised:
+        ExportSpec.from_yaml(path)
+    assert "broken.yaml" in str(raised.value) and "not valid YAML at line" in str(raised.value)
+
+
+def test_commercial_tool_template_syntax_is_accepted() -> None:
+    spec = ExportSpec.from_mapping(valid(layout={"folder_template": "{{ExportID}}/{{Date}}", "file_template": "{{AccountID}}"}))
+    assert spec.layout.folder_template == "{{ExportID}}/{{Date}}"
