@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
 from collections.abc import Iterator
 
 import pyarrow as pa
@@ -25,6 +26,7 @@ from airflow_export_provider.sources.base import SourceStats
 from airflow_export_provider.windows import Window
 
 _JSONL_CHUNK_BYTES = 16 * 1024 * 1024
+logger = logging.getLogger(__name__)
 
 
 class LakeSource:
@@ -36,18 +38,30 @@ class LakeSource:
         self._file_format = file_format
         self._batch_size = batch_size
         self.stats = SourceStats()
+        self._listed: dict[Window, list[str]] = {}
 
     def files(self, window: Window) -> list[str]:
         """The lake files of every UTC date the window overlaps, in a stable order."""
+        if window not in self._listed:
+            self._listed = {window: self._list_files(window)}
+        return self._listed[window]
+
+    def _list_files(self, window: Window) -> list[str]:
         last_day = (window.end - dt.timedelta(microseconds=1)).date()
         day = window.start.date()
         paths: list[str] = []
+        folders: list[str] = []
         while day <= last_day:
-            selector = pafs.FileSelector(f"{self._root}/date={day.isoformat()}", allow_not_found=True)
-            infos = self._filesystem.get_file_info(selector)
+            folders.append(f"{self._root}/date={day.isoformat()}")
+            infos = self._filesystem.get_file_info(pafs.FileSelector(folders[-1], allow_not_found=True))
             suffix = f".{self._file_format}"
             paths.extend(sorted(i.path for i in infos if i.type == pafs.FileType.File and i.path.endswith(suffix)))
             day += dt.timedelta(days=1)
+        if not paths:
+            logger.warning(
+                "no lake files (*.%s) for window %s in %s; exporting an empty window",
+                self._file_format, window.label, ", ".join(folders),
+            )  # fmt: skip
         return paths
 
     def schema(self, window: Window) -> pa.Schema:
