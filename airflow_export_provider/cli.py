@@ -35,7 +35,9 @@ def _validate(args: argparse.Namespace) -> int:
 def _generate(args: argparse.Namespace) -> int:
     from airflow_export_provider.sample_events import write_lake
 
-    files = write_lake(args.out, args.start, args.days, args.events_per_day, file_format=args.format, seed=args.seed)
+    files = write_lake(
+        args.out, args.start, args.days, args.events_per_day, file_format=args.format, seed=args.seed
+    )
     print(f"wrote {args.days * args.events_per_day:,} events in {len(files)} files under {args.out}")
     return 0
 
@@ -49,12 +51,16 @@ def _run(args: argparse.Namespace) -> int:
 
     spec = ExportSpec.from_yaml(args.spec)
     zone = spec.window.timezone
-    windows = WindowGrid(spec.window.every, zone).windows(parse_moment(args.start, zone), parse_moment(args.end, zone))
+    windows = WindowGrid(spec.window.every, zone).windows(
+        parse_moment(args.start, zone), parse_moment(args.end, zone)
+    )
     source, destination = source_for(spec.source), destination_for(spec.destination)
     log = logging.getLogger("airflow_export_provider.cli")
     for window in windows:
-        result = export_window(spec, window, source=source, destination=destination, instance_id=args.instance_id, log=log)
-        print(f"{window.label}: {result.records:,} records, {len(result.files)} files, {result.bytes:,} bytes, "
+        result = export_window(
+            spec, window, source=source, destination=destination, instance_id=args.instance_id, log=log
+        )
+        print(f"{window.label}: {result.records:,} records, {len(result.files)} files, {result.bytes:,} B, "
               f"manifest {result.manifest_url}")  # fmt: skip
     return 0
 

@@ -62,7 +62,7 @@ def load_export_dags(
     With ``strict`` (the default) any invalid file makes this raise one
     :class:`ExportSpecError` naming every bad file and key: Airflow shows it as an import
     error of the calling DAG file, and no export of the folder runs with a definition
-    nobody checked. With ``strict=False`` bad files are logged and skipped, so one broken
+    nobody checked. With ``strict=True`` bad files are logged and skipped, so one broken
     drop-in does not stop the others; check them with ``airflow-export validate``.
     """
     folder = Path(folder)
@@ -76,7 +76,9 @@ def load_export_dags(
     seen: dict[str, int] = {}
     for spec in specs:
         seen[spec.export_id] = seen.get(spec.export_id, 0) + 1
-    problems.extend(f"export_id {eid!r} is used by {n} files; ids must be unique" for eid, n in seen.items() if n > 1)
+    problems.extend(
+        f"export_id {eid!r} is used by {n} files; ids must be unique" for eid, n in seen.items() if n > 1
+    )
     if problems and strict:
         raise ExportSpecError(problems, source=str(folder))
     for problem in problems:

@@ -91,7 +91,9 @@ def window_schema(source_schemas: Iterable[pa.Schema]) -> pa.Schema:
             try:
                 merged = pa.unify_schemas(candidates, promote_options="permissive")
             except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
-                raise EventSchemaError(f"source files disagree on a type inside {field.name!r}: {error}") from None
+                raise EventSchemaError(
+                    f"source files disagree on a type inside {field.name!r}: {error}"
+                ) from None
             field = merged.field(field.name)
         fields.append(field)
     return pa.schema(fields)
@@ -110,6 +112,8 @@ def conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
             try:
                 column = column.cast(field.type)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as error:
-                raise EventSchemaError(f"column {field.name!r} cannot be read as {field.type}: {error}") from None
+                raise EventSchemaError(
+                    f"column {field.name!r} cannot be read as {field.type}: {error}"
+                ) from None
         columns.append(column)
     return pa.RecordBatch.from_arrays(columns, schema=schema)

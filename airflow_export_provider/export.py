@@ -109,12 +109,20 @@ def export_window(
         log.info("window %s: a previous run did not finish; cleaning up after it", window.label)
         earlier_keys |= {key for key in destination.list_keys(prefix) if pattern.fullmatch(key)}
         aborted = destination.abort_unfinished_uploads(prefix, pattern)
-    marker = {"window": [window.start.isoformat(), window.end.isoformat()], "earlier_keys": sorted(earlier_keys)}
+    marker = {
+        "window": [window.start.isoformat(), window.end.isoformat()],
+        "earlier_keys": sorted(earlier_keys),
+    }
     destination.put_bytes(pending_key, json.dumps(marker).encode(), "application/json")
     if previous is not None:
         destination.delete([manifest_key])
 
-    log.info("window %s: exporting %s to %s", window.label, spec.export_id, destination.url(layout.key_pattern()[0]))
+    log.info(
+        "window %s: exporting %s to %s",
+        window.label,
+        spec.export_id,
+        destination.url(layout.key_pattern()[0]),
+    )
     schema = output_schema(source.schema(window))
     writer = WindowWriter(layout=layout, fmt=spec.format, destination=destination, schema=schema)
     progress = _Progress(window, log)
@@ -128,7 +136,11 @@ def export_window(
     except BaseException:
         committed = writer.abort()
         _delete_quietly(destination, committed, log)
-        log.error("window %s: export failed; no manifest written, %d partial objects removed", window.label, len(committed))
+        log.error(
+            "window %s: export failed; no manifest written, %d partial objects removed",
+            window.label,
+            len(committed),
+        )
         raise
 
     facts = ManifestFacts(spec, window, instance_id, files, source.stats, without_event_name)
@@ -147,7 +159,9 @@ def export_window(
         f"; removed {len(stale)} stale objects" if stale else "",
     )  # fmt: skip
     if without_event_name:
-        log.warning("window %s: %d events had no event name; written under '%%null'", window.label, without_event_name)
+        log.warning(
+            "window %s: %d events had no event name; written under '%%null'", window.label, without_event_name
+        )
     return result
 
 
@@ -183,8 +197,10 @@ def _read_json(destination: Destination, key: str) -> dict[str, Any] | None:
 def _delete_quietly(destination: Destination, keys: list[str], log: logging.Logger | Any) -> None:
     try:
         destination.delete(keys)
-    except Exception as error:  # noqa: BLE001 - the export's own error is the one to raise
-        log.warning("could not remove %d partial objects (%s); the next run of this window will", len(keys), error)
+    except Exception as error:
+        log.warning(
+            "could not remove %d partial objects (%s); the next run of this window will", len(keys), error
+        )
 
 
 def _megabytes(size: int) -> str:

@@ -16,7 +16,7 @@ def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-export-provider",
         "name": "Event Export",
-        "description": "Exports event data to Amazon S3 on a midnight-aligned window grid, one DAG per export.",
+        "description": "Exports event data to Amazon S3 on a midnight-aligned window grid; a DAG each.",
         "versions": [__version__],
         "integrations": [
             {
@@ -28,6 +28,10 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {"integration-name": INTEGRATION, "python-modules": ["airflow_export_provider.operators.export"]}
         ],
-        "hooks": [{"integration-name": INTEGRATION, "python-modules": ["airflow_export_provider.hooks.lake"]}],
-        "plugins": [{"name": "export_provider", "plugin-class": "airflow_export_provider.plugin.ExportProviderPlugin"}],
+        "hooks": [
+            {"integration-name": INTEGRATION, "python-modules": ["airflow_export_provider.hooks.lake"]}
+        ],
+        "plugins": [
+            {"name": "export_provider", "plugin-class": "airflow_export_provider.plugin.ExportProviderPlugin"}
+        ],
     }

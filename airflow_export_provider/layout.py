@@ -71,8 +71,12 @@ def _literal(text: str, template: str, allow_folders: bool) -> list[Token]:
         return []
     if not _LITERAL.fullmatch(text) or (not allow_folders and "/" in text):
         allowed = "letters, digits, '/', '-', '_'" if allow_folders else "letters, digits, '-', '_'"
-        bad = sorted({char for char in text if not _LITERAL.fullmatch(char) or (char == "/" and not allow_folders)})
-        raise ValueError(f"template {template!r} contains {bad}; only {allowed} and {{variables}} are allowed")
+        bad = sorted(
+            {char for char in text if not _LITERAL.fullmatch(char) or (char == "/" and not allow_folders)}
+        )
+        raise ValueError(
+            f"template {template!r} contains {bad}; only {allowed} and {{variables}} are allowed"
+        )
     return [("literal", text)]
 
 
@@ -111,7 +115,9 @@ def decode_event_name(encoded: str) -> str | None:
     if encoded == EMPTY_EVENT_NAME:
         return ""
     if "~" in encoded:
-        raise ValueError(f"{encoded!r} is a shortened long name; the manifest lists each file's original event name")
+        raise ValueError(
+            f"{encoded!r} is a shortened long name; the manifest lists each file's original event name"
+        )
     return unquote(encoded, errors="strict")
 
 

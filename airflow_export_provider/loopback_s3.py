@@ -87,7 +87,9 @@ def _wait_until_up(endpoint: str, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"moto server exited with code {process.returncode}; is moto[server] installed?")
+            raise RuntimeError(
+                f"moto server exited with code {process.returncode}; is moto[server] installed?"
+            )
         try:
             with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1):
                 return

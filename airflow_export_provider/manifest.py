@@ -48,7 +48,13 @@ def build_manifest(facts: ManifestFacts) -> dict[str, Any]:
         "instance_id": facts.instance_id,
         "format": {"type": spec.format.type, "compression": spec.format.outer_compression},
         "files": [
-            {"key": f.key, "event_name": f.event_name, "records": f.records, "bytes": f.bytes, "sha256": f.sha256}
+            {
+                "key": f.key,
+                "event_name": f.event_name,
+                "records": f.records,
+                "bytes": f.bytes,
+                "sha256": f.sha256,
+            }
             for f in facts.files
         ],
         "totals": {

@@ -11,7 +11,12 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-_GROUPS = (("profile", "profile"), ("deviceInfo", "device"), ("commPrefs", "comm_prefs"), ("eventProps", "properties"))
+_GROUPS = (
+    ("profile", "profile"),
+    ("deviceInfo", "device"),
+    ("commPrefs", "comm_prefs"),
+    ("eventProps", "properties"),
+)
 _IDENTITY_COLUMNS = (("userId", "user_id"), ("identity", "identity"), ("email", "email"), ("phone", "phone"))
 
 
@@ -43,7 +48,7 @@ def _identity(batch: pa.RecordBatch) -> pa.StructArray:
     arrays = [_column(batch, canonical) for _, canonical in _IDENTITY_COLUMNS]
     custom = _column(batch, "custom_identities")
     # flatten() (unlike field()) folds a null parent into its members.
-    for child, values in zip(custom.type, custom.flatten()):
+    for child, values in zip(custom.type, custom.flatten(), strict=True):
         if child.name not in names:
             names.append(child.name)
             arrays.append(values)

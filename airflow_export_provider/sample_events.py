@@ -28,7 +28,19 @@ from airflow_export_provider.events import CANONICAL_SCHEMA, COMM_PREFS_TYPE, DE
 
 ValueMaker = Callable[[random.Random], Any]
 
-_WORDS = ["alpha", "beta", "gamma", "delta", "Zoë", "Ørsted", "李雷", "Ελένη", "naïve café", "emoji 🚀", "O'Brien"]
+_WORDS = [
+    "alpha",
+    "beta",
+    "gamma",
+    "delta",
+    "Zoë",
+    "Ørsted",
+    "李雷",
+    "Ελένη",
+    "naïve café",
+    "emoji 🚀",
+    "O'Brien",
+]
 _CITIES = ["Berlin", "São Paulo", "Mumbai", "東京", "New York", "Kraków", "Reykjavík", None]
 _CURRENCIES = ["EUR", "USD", "INR", "BRL", "JPY"]
 _PLATFORMS = ["iOS", "Android", "Web"]
@@ -56,11 +68,18 @@ PROPERTY_MAKERS: dict[str, tuple[pa.DataType, ValueMaker]] = {
     "referrer": (pa.string(), lambda r: r.choice(["google", "newsletter", None, "direct"])),
     "campaign_id": (pa.int64(), lambda r: r.randint(1000, 1099)),
     "rating": (pa.int64(), lambda r: r.randint(1, 5)),
-    "comment": (pa.string(), lambda r: r.choice(["great", "bad,\"quoted\"", "line\nbreak", "tab\there", "<xml>&"])),
+    "comment": (
+        pa.string(),
+        lambda r: r.choice(["great", 'bad,"quoted"', "line\nbreak", "tab\there", "<xml>&"]),
+    ),
     "tags": (pa.list_(pa.string()), lambda r: r.sample(_WORDS, r.randint(0, 3))),
     "cart": (
         pa.struct([("items", pa.int64()), ("total", pa.float64()), ("coupon", pa.string())]),
-        lambda r: {"items": r.randint(1, 9), "total": round(r.uniform(1, 900), 2), "coupon": r.choice([None, "X10"])},
+        lambda r: {
+            "items": r.randint(1, 9),
+            "total": round(r.uniform(1, 900), 2),
+            "coupon": r.choice([None, "X10"]),
+        },
     ),
     "level": (pa.int64(), lambda r: r.randint(1, 80)),
     "score": (pa.float64(), lambda r: r.uniform(-1e6, 1e6)),
@@ -190,7 +209,9 @@ def generate_day(day: dt.date, events: int, *, seed: int = 7, users: int = 2_000
     rng = random.Random(f"{seed}-{day.isoformat()}")
     types = event_types(seed)
     user_table = _users(random.Random(seed), users)
-    day_start_us = int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp()) * 1_000_000
+    day_start_us = (
+        int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp()) * 1_000_000
+    )
     remaining = events
     chunk_start_us = day_start_us
     chunk_count = max(1, -(-events // 50_000))
@@ -221,8 +242,12 @@ def _chunk(
             pa.RecordBatch.from_pydict(
                 {
                     "event_name": pa.array([event_type.name] * count, pa.string()),
-                    "event_time": pa.array([start_us + rng.randrange(span_us) for _ in range(count)], pa.int64()),
-                    "user_index": pa.array([int(rng.paretovariate(1.2)) % user_table.num_rows for _ in range(count)]),
+                    "event_time": pa.array(
+                        [start_us + rng.randrange(span_us) for _ in range(count)], pa.int64()
+                    ),
+                    "user_index": pa.array(
+                        [int(rng.paretovariate(1.2)) % user_table.num_rows for _ in range(count)]
+                    ),
                     "properties": struct.cast(PROPERTIES_TYPE),
                 }
             )
@@ -241,7 +266,13 @@ def _chunk(
 
 
 def write_lake(
-    root: str | Path, start: dt.date, days: int, events_per_day: int, *, file_format: str = "parquet", seed: int = 7
+    root: str | Path,
+    start: dt.date,
+    days: int,
+    events_per_day: int,
+    *,
+    file_format: str = "parquet",
+    seed: int = 7,
 ) -> list[Path]:
     """Write ``days`` days of events under ``root/date=YYYY-MM-DD/`` and return the files."""
     root = Path(root)

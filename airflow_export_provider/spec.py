@@ -272,7 +272,9 @@ def _describe_errors(error: ValidationError) -> list[str]:
         seen = _short(item.get("input"))
         kind = item["type"]
         if kind == "extra_forbidden":
-            problems.append(f"{location}: unknown key (value {seen}); check the spelling in the spec reference")
+            problems.append(
+                f"{location}: unknown key (value {seen}); check the spelling in the spec reference"
+            )
         elif kind == "missing":
             problems.append(f"{location}: required key is missing")
         elif kind == "literal_error":
@@ -282,7 +284,9 @@ def _describe_errors(error: ValidationError) -> list[str]:
             problems.append(f"{location}: {seen} {_pattern_advice(location)}")
         elif kind == "union_tag_invalid":
             given = item["input"].get("type") if isinstance(item.get("input"), Mapping) else item.get("input")
-            problems.append(f"{location}: type {given!r} is not known; expected one of {item['ctx']['expected_tags']}")
+            problems.append(
+                f"{location}: type {given!r} is not known; expected one of {item['ctx']['expected_tags']}"
+            )
         else:
             message = item["msg"].removeprefix("Value error, ")
             problems.append(f"{location}: {message} (got {seen})")

@@ -32,7 +32,9 @@ class Window:
         if self.start.tzinfo is None or self.end.tzinfo is None:
             raise WindowError("window ends must carry a timezone")
         if self.end <= self.start:
-            raise WindowError(f"window end {self.end.isoformat()} must be after its start {self.start.isoformat()}")
+            raise WindowError(
+                f"window end {self.end.isoformat()} must be after its start {self.start.isoformat()}"
+            )
         object.__setattr__(self, "start", pendulum.instance(self.start).in_timezone("UTC"))
         object.__setattr__(self, "end", pendulum.instance(self.end).in_timezone("UTC"))
 

@@ -9,6 +9,7 @@ files is vectorised: event names are dictionary-encoded, rows are stably sorted 
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import io
@@ -80,7 +81,9 @@ class _OpenFile:
         stream: BinaryIO = self._measured  # type: ignore[assignment]
         if fmt.outer_compression == "gzip":
             # mtime=0 and no file name: the same records give the same bytes on every run.
-            self._gzip = gzip.GzipFile(filename="", mode="wb", fileobj=stream, compresslevel=fmt.compression_level, mtime=0)
+            self._gzip = gzip.GzipFile(
+                filename="", mode="wb", fileobj=stream, compresslevel=fmt.compression_level, mtime=0
+            )
             stream = self._gzip  # type: ignore[assignment]
         self._encoder: RecordEncoder = encoder_for(fmt)
         self._encoder.begin(stream, schema)
@@ -98,7 +101,9 @@ class _OpenFile:
         if self._gzip is not None:
             self._gzip.close()
         self._upload.commit()
-        return ExportedFile(self.key, self.event_name, self.records, self._measured.size, self._measured.sha256)
+        return ExportedFile(
+            self.key, self.event_name, self.records, self._measured.size, self._measured.sha256
+        )
 
     def abort(self) -> None:
         self._upload.abort()
@@ -107,7 +112,9 @@ class _OpenFile:
 class WindowWriter:
     """Receives a window's projected batches and produces its files."""
 
-    def __init__(self, *, layout: ObjectLayout, fmt: FormatSpec, destination: Destination, schema: pa.Schema) -> None:
+    def __init__(
+        self, *, layout: ObjectLayout, fmt: FormatSpec, destination: Destination, schema: pa.Schema
+    ) -> None:
         self._layout = layout
         self._format = fmt
         self._destination = destination
@@ -160,10 +167,8 @@ class WindowWriter:
     def abort(self) -> list[str]:
         """Abort open uploads; return the keys of files already committed by this run."""
         for opened in self._open.values():
-            try:
+            with contextlib.suppress(Exception):
                 opened.abort()
-            except Exception:  # noqa: BLE001 - best effort; the original error matters more
-                pass
         self._open.clear()
         return [file.key for file in self.files]
 
@@ -179,7 +184,7 @@ def _split_by_event(batch: pa.RecordBatch) -> list[tuple[str | None, pa.RecordBa
     order = pc.sort_indices(encoded.indices)
     grouped = batch.take(order)
     counts = pc.value_counts(encoded.indices)
-    by_code = sorted(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()))
+    by_code = sorted(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True))
     pieces = []
     offset = 0
     for code, count in by_code:

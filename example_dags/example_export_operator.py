@@ -18,7 +18,10 @@ spec = ExportSpec.from_mapping(
         "account_id": "acme",
         "source": {"path": "s3://demo-event-lake/events"},
         "destination": {"bucket": "demo-exports", "prefix": "acme/parquet"},
-        "layout": {"folder_template": "{export_id}/{event_name}/{date}", "file_template": "{{AccountID}}_part"},
+        "layout": {
+            "folder_template": "{export_id}/{event_name}/{date}",
+            "file_template": "{{AccountID}}_part",
+        },
         "format": {"type": "parquet", "parquet_compression": "zstd"},
         "window": {"every": "24h", "timezone": "Europe/Berlin", "start_date": "2025-03-01"},
     }

@@ -72,6 +72,8 @@ def jsonl_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def airflow_db() -> Path:
     """A migrated SQLite metadata database for tests that run DAGs."""
     airflow = Path(sys.executable).with_name("airflow")
-    done = subprocess.run([str(airflow), "db", "migrate"], capture_output=True, text=True, env=os.environ.copy())
+    done = subprocess.run(
+        [str(airflow), "db", "migrate"], capture_output=True, text=True, env=os.environ.copy()
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return _HOME

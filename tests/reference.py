@@ -49,9 +49,18 @@ def lake_rows(lake: Path, start: dt.datetime, end: dt.datetime) -> list[dict[str
 
 def expected_record(row: dict[str, Any]) -> dict[str, Any]:
     """The JSON record the documented mapping gives for one lake row (nulls left out)."""
-    identity = {"userId": row["user_id"], "identity": row["identity"], "email": row["email"], "phone": row["phone"]}
+    identity = {
+        "userId": row["user_id"],
+        "identity": row["identity"],
+        "email": row["email"],
+        "phone": row["phone"],
+    }
     identity.update(row["custom_identities"] or {})
-    record: dict[str, Any] = {"eventName": row["event_name"], "eventTime": iso(row["event_time"]), "identity": identity}
+    record: dict[str, Any] = {
+        "eventName": row["event_name"],
+        "eventTime": iso(row["event_time"]),
+        "identity": identity,
+    }
     for output, canonical in GROUPS.items():
         record[output] = row[canonical] or {}
     return strip_nulls(record)

@@ -46,11 +46,17 @@ class S3Upload:
     def _send_part(self) -> None:
         try:
             if self._upload_id is None:
-                created = self._client.create_multipart_upload(Bucket=self._bucket, Key=self._key, **self._extra)
+                created = self._client.create_multipart_upload(
+                    Bucket=self._bucket, Key=self._key, **self._extra
+                )
                 self._upload_id = created["UploadId"]
             number = len(self._parts) + 1
             sent = self._client.upload_part(
-                Bucket=self._bucket, Key=self._key, UploadId=self._upload_id, PartNumber=number, Body=bytes(self._buffer)
+                Bucket=self._bucket,
+                Key=self._key,
+                UploadId=self._upload_id,
+                PartNumber=number,
+                Body=bytes(self._buffer),
             )
         except (ClientError, BotoCoreError) as error:
             raise _describe(error, "uploading a part of", self._bucket, self._key) from error
@@ -60,12 +66,17 @@ class S3Upload:
     def commit(self) -> None:
         try:
             if self._upload_id is None:
-                self._client.put_object(Bucket=self._bucket, Key=self._key, Body=bytes(self._buffer), **self._extra)
+                self._client.put_object(
+                    Bucket=self._bucket, Key=self._key, Body=bytes(self._buffer), **self._extra
+                )
                 return
             if self._buffer:
                 self._send_part()
             self._client.complete_multipart_upload(
-                Bucket=self._bucket, Key=self._key, UploadId=self._upload_id, MultipartUpload={"Parts": self._parts}
+                Bucket=self._bucket,
+                Key=self._key,
+                UploadId=self._upload_id,
+                MultipartUpload={"Parts": self._parts},
             )
         except (ClientError, BotoCoreError) as error:
             raise _describe(error, "writing", self._bucket, self._key) from error
@@ -101,7 +112,9 @@ class S3Destination:
         return extra
 
     def start_upload(self, key: str, content_type: str) -> S3Upload:
-        return S3Upload(self.client, self._bucket, key, self._spec.multipart_part_size, self._extra(content_type))
+        return S3Upload(
+            self.client, self._bucket, key, self._spec.multipart_part_size, self._extra(content_type)
+        )
 
     def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
         try:
@@ -123,18 +136,23 @@ class S3Destination:
         for start in range(0, len(pending), 1000):
             chunk = [{"Key": key} for key in pending[start : start + 1000]]
             try:
-                answer = self.client.delete_objects(Bucket=self._bucket, Delete={"Objects": chunk, "Quiet": True})
+                answer = self.client.delete_objects(
+                    Bucket=self._bucket, Delete={"Objects": chunk, "Quiet": True}
+                )
             except (ClientError, BotoCoreError) as error:
                 raise _describe(error, "deleting objects in", self._bucket) from error
             if answer.get("Errors"):
                 first = answer["Errors"][0]
+                where = f"s3://{self._bucket}/{first['Key']}"
                 raise DestinationError(
-                    f"deleting s3://{self._bucket}/{first['Key']} failed: {first['Code']}: {first.get('Message', '')}"
+                    f"deleting {where} failed: {first['Code']}: {first.get('Message', '')}"
                 )
 
     def list_keys(self, prefix: str) -> Iterator[str]:
         try:
-            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self._bucket, Prefix=prefix):
+            for page in self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self._bucket, Prefix=prefix
+            ):
                 for item in page.get("Contents", []):
                     yield item["Key"]
         except (ClientError, BotoCoreError) as error:

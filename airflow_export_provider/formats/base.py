@@ -33,5 +33,9 @@ def encoder_for(spec: FormatSpec) -> RecordEncoder:
 
     if spec.type == "parquet":
         return ParquetEncoder(compression=spec.parquet_compression)
-    text_encoders: dict[str, type[RecordEncoder]] = {"csv": CsvEncoder, "jsonl": JsonLinesEncoder, "xml": XmlEncoder}
+    text_encoders: dict[str, type[RecordEncoder]] = {
+        "csv": CsvEncoder,
+        "jsonl": JsonLinesEncoder,
+        "xml": XmlEncoder,
+    }
     return text_encoders[spec.type]()

@@ -22,7 +22,7 @@ def flatten_columns(batch: pa.RecordBatch) -> tuple[list[str], list[pa.Array]]:
 
     def visit(name: str, array: pa.Array) -> None:
         if pa.types.is_struct(array.type):
-            for field, child in zip(array.type, array.flatten()):
+            for field, child in zip(array.type, array.flatten(), strict=True):
                 visit(f"{name}.{field.name}", child)
         elif pa.types.is_nested(array.type):
             texts = [None if value is None else json_text(value) for value in array.to_pylist()]
@@ -32,7 +32,7 @@ def flatten_columns(batch: pa.RecordBatch) -> tuple[list[str], list[pa.Array]]:
             names.append(name)
             arrays.append(timestamps_as_text(array))
 
-    for field, column in zip(batch.schema, batch.columns):
+    for field, column in zip(batch.schema, batch.columns, strict=True):
         visit(field.name, column)
     return names, arrays
 

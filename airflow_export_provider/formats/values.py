@@ -28,7 +28,7 @@ def timestamps_as_text(array: pa.Array) -> pa.Array:
         return pc.binary_join_element_wise(text, pa.scalar("Z"), pa.scalar(""))
     if pa.types.is_struct(array.type):
         children = [timestamps_as_text(child) for child in array.flatten()]
-        fields = [pa.field(f.name, c.type) for f, c in zip(array.type, children)]
+        fields = [pa.field(f.name, c.type) for f, c in zip(array.type, children, strict=True)]
         return pa.StructArray.from_arrays(children, fields=fields, mask=array.is_null())
     return array
 
@@ -42,7 +42,9 @@ def python_rows(batch: pa.RecordBatch) -> Iterator[list[dict[str, Any]]]:
     Python objects of a row cost ~50x its Arrow bytes; slicing keeps the text encoders'
     memory bounded by the slice, not the batch.
     """
-    texts = pa.RecordBatch.from_arrays([timestamps_as_text(c) for c in batch.columns], names=batch.schema.names)
+    texts = pa.RecordBatch.from_arrays(
+        [timestamps_as_text(c) for c in batch.columns], names=batch.schema.names
+    )
     for offset in range(0, texts.num_rows, ROWS_PER_SLICE):
         yield texts.slice(offset, ROWS_PER_SLICE).to_pylist()
 

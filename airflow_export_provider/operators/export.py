@@ -45,7 +45,9 @@ class EventExportOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.spec = spec if isinstance(spec, ExportSpec) else ExportSpec.from_mapping(spec, source=self.task_id)
+        self.spec = (
+            spec if isinstance(spec, ExportSpec) else ExportSpec.from_mapping(spec, source=self.task_id)
+        )
         if (window_start is None) != (window_end is None):
             raise WindowError("give both window_start and window_end, or neither to use the data interval")
         self.window_start = window_start
@@ -54,15 +56,15 @@ class EventExportOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         timezone = self.spec.window.timezone
+        start, end = context.get("data_interval_start"), context.get("data_interval_end")
         if self.window_start is not None and self.window_end is not None:
             start, end = parse_moment(self.window_start, timezone), parse_moment(self.window_end, timezone)
-        else:
-            start, end = context.get("data_interval_start"), context.get("data_interval_end")
-            if start is None or end is None or start == end:
-                raise WindowError(
-                    "this run has no data interval to export (a zero-width cron interval or an asset-triggered "
-                    "run); schedule the DAG with the export's timetable or pass window_start and window_end"
-                )
+        if start is None or end is None or start == end:
+            raise WindowError(
+                "this run has no data interval to export (a zero-width cron interval or an "
+                "asset-triggered run); schedule the DAG with the export's timetable or pass "
+                "window_start and window_end"
+            )
         grid = WindowGrid(self.spec.window.every, timezone)
         windows = grid.windows(start, end)
         instance_id = self.instance_id
@@ -72,7 +74,14 @@ class EventExportOperator(BaseOperator):
         source = source_for(self.spec.source)
         destination = destination_for(self.spec.destination)
         results = [
-            export_window(self.spec, window, source=source, destination=destination, instance_id=instance_id, log=self.log)
+            export_window(
+                self.spec,
+                window,
+                source=source,
+                destination=destination,
+                instance_id=instance_id,
+                log=self.log,
+            )
             for window in windows
         ]
         return {

@@ -55,7 +55,9 @@ class LakeSource:
             folders.append(f"{self._root}/date={day.isoformat()}")
             infos = self._filesystem.get_file_info(pafs.FileSelector(folders[-1], allow_not_found=True))
             suffix = f".{self._file_format}"
-            paths.extend(sorted(i.path for i in infos if i.type == pafs.FileType.File and i.path.endswith(suffix)))
+            paths.extend(
+                sorted(i.path for i in infos if i.type == pafs.FileType.File and i.path.endswith(suffix))
+            )
             day += dt.timedelta(days=1)
         if not paths:
             logger.warning(
@@ -72,7 +74,9 @@ class LakeSource:
         schema = window_schema(self._file_schema(path) for path in paths)
         self.stats = SourceStats(files=len(paths))
         for path in paths:
-            batches = self._read_parquet(path, window) if self._file_format == "parquet" else self._read_jsonl(path)
+            batches = (
+                self._read_parquet(path, window) if self._file_format == "parquet" else self._read_jsonl(path)
+            )
             for batch in batches:
                 self.stats.rows_scanned += batch.num_rows
                 canonical = conform(batch, schema)

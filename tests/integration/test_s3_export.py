@@ -44,7 +44,9 @@ def make_spec(lake: Path, **format_options: Any) -> ExportSpec:
 
 
 def run(spec: ExportSpec, window: Window = WINDOW) -> Any:
-    return export_window(spec, window, source=source_for(spec.source), destination=destination_for(spec.destination))
+    return export_window(
+        spec, window, source=source_for(spec.source), destination=destination_for(spec.destination)
+    )
 
 
 def listing(s3: Any) -> dict[str, dict[str, Any]]:
@@ -69,7 +71,7 @@ def check_csv(data: bytes, expected: list[dict[str, Any]]) -> int:
     reader = csv.DictReader(io.StringIO(data.decode("utf-8"), newline=""))
     rows = list(reader)
     assert len(rows) == len(expected)
-    for row, record in zip(rows, expected):
+    for row, record in zip(rows, expected, strict=True):
         flat = flatten(record)
         assert set(flat) <= set(row), f"columns missing: {set(flat) - set(row)}"
         for column, cell in row.items():
@@ -83,7 +85,7 @@ def check_csv(data: bytes, expected: list[dict[str, Any]]) -> int:
 def check_xml(data: bytes, expected: list[dict[str, Any]]) -> int:
     events = ET.fromstring(data).findall("Event")
     assert len(events) == len(expected)
-    for element, record in zip(events, expected):
+    for element, record in zip(events, expected, strict=True):
         assert element.findtext("eventName") == record["eventName"]
         assert element.findtext("eventTime") == record["eventTime"]
         for group in ("identity", "profile", "deviceInfo", "commPrefs", "eventProps"):
@@ -130,7 +132,9 @@ def test_every_record_of_the_window_arrives_exactly_once(s3: Any, lake: Path, fm
             assert sorted((strip_nulls(r) for r in table.to_pylist()), key=sort_key) == wanted
         assert len(wanted) == entry["records"]
     # Nothing but the window's files and its manifest; no bookkeeping left behind.
-    assert set(objects) == {e["key"] for e in manifest["files"]} | {result.manifest_url.split(f"{BUCKET}/")[1]}
+    assert set(objects) == {e["key"] for e in manifest["files"]} | {
+        result.manifest_url.split(f"{BUCKET}/")[1]
+    }
 
 
 def test_values_are_spelled_faithfully_in_json(s3: Any, lake: Path) -> None:
@@ -140,8 +144,12 @@ def test_values_are_spelled_faithfully_in_json(s3: Any, lake: Path) -> None:
     text = json.dumps(records)
     assert "True" not in text and "'" not in json.dumps([r["eventProps"].get("cart") for r in records])
     assert all(len(r["eventTime"]) == len("2025-03-01T08:00:00.000000Z") for r in records)
-    assert any(r["eventProps"].get("big_number") == 2**53 + 1 for r in records), "large integers keep every digit"
-    assert any(isinstance(r["eventProps"].get("cart"), dict) for r in records), "nested values stay JSON objects"
+    assert any(r["eventProps"].get("big_number") == 2**53 + 1 for r in records), (
+        "large integers keep every digit"
+    )
+    assert any(isinstance(r["eventProps"].get("cart"), dict) for r in records), (
+        "nested values stay JSON objects"
+    )
 
 
 def test_rerun_writes_identical_keys_and_bytes_and_no_extra_objects(s3: Any, lake: Path) -> None:
@@ -188,7 +196,9 @@ def test_failed_run_leaves_no_manifest_no_open_upload_and_the_rerun_completes(s3
     s3.create_bucket(Bucket=BUCKET)
     # Small parts and big uncompressed files so multipart uploads are open when the run dies.
     spec = make_spec(lake, type="csv", compression="none", max_records_per_file=100_000)
-    spec = spec.model_copy(update={"destination": spec.destination.model_copy(update={"multipart_part_size": 5 * 2**20})})
+    spec = spec.model_copy(
+        update={"destination": spec.destination.model_copy(update={"multipart_part_size": 5 * 2**20})}
+    )
     clean = run(spec)
     s3.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": k} for k in listing(s3)]})
 
@@ -213,7 +223,9 @@ def test_rerun_cleans_up_after_a_hard_kill(s3: Any, lake: Path) -> None:
     s3.put_object(Bucket=BUCKET, Key=dead_key, Body=b"half a file")
     s3.create_multipart_upload(Bucket=BUCKET, Key=first.files[1].key.replace("-0000.", "-0009."))
     manifest_key = first.manifest_url.split(f"{BUCKET}/")[1]
-    s3.put_object(Bucket=BUCKET, Key=manifest_key.replace(".json", ".pending.json"), Body=b'{"earlier_keys": []}')
+    s3.put_object(
+        Bucket=BUCKET, Key=manifest_key.replace(".json", ".pending.json"), Body=b'{"earlier_keys": []}'
+    )
     s3.delete_object(Bucket=BUCKET, Key=manifest_key)
 
     rerun = run(spec)
@@ -225,7 +237,9 @@ def test_rerun_cleans_up_after_a_hard_kill(s3: Any, lake: Path) -> None:
 def test_server_side_encryption_and_multipart_are_used(s3: Any, lake: Path) -> None:
     s3.create_bucket(Bucket=BUCKET)
     spec = make_spec(lake, type="csv", compression="none")
-    spec = spec.model_copy(update={"destination": spec.destination.model_copy(update={"multipart_part_size": 5 * 2**20})})
+    spec = spec.model_copy(
+        update={"destination": spec.destination.model_copy(update={"multipart_part_size": 5 * 2**20})}
+    )
     result = run(spec)
     biggest = max(result.files, key=lambda f: f.bytes)
     head = s3.head_object(Bucket=BUCKET, Key=biggest.key)
@@ -270,7 +284,9 @@ def test_lake_in_s3_is_read_through_the_aws_connection(s3: Any, lake: Path) -> N
     assert run(spec).records == sum(len(v) for v in per_event_expected(lake).values())
 
 
-def test_a_window_without_lake_files_says_where_it_looked(s3: Any, lake: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_window_without_lake_files_says_where_it_looked(
+    s3: Any, lake: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     s3.create_bucket(Bucket=BUCKET)
     empty_window = Window(pendulum.datetime(2024, 1, 1), pendulum.datetime(2024, 1, 1, 8))
     result = run(make_spec(lake), empty_window)

@@ -13,11 +13,15 @@ from airflow_export_provider.layout import (
     encode_event_name,
 )
 
-VALUES = KeyValues(account_id="acme", export_id="daily", date="2025-03-01", timestamp=1740787200, instance_id=0)
+VALUES = KeyValues(
+    account_id="acme", export_id="daily", date="2025-03-01", timestamp=1740787200, instance_id=0
+)
 
 
 def layout(folder: str = "events/{date}", file: str | None = None, prefix: str = "root/x") -> ObjectLayout:
-    return ObjectLayout(prefix=prefix, folder_template=folder, file_template=file, extension="csv.gz", values=VALUES)
+    return ObjectLayout(
+        prefix=prefix, folder_template=folder, file_template=file, extension="csv.gz", values=VALUES
+    )
 
 
 def test_default_key_pattern() -> None:
@@ -36,7 +40,9 @@ def test_event_name_is_not_appended_when_folders_split_by_event() -> None:
 
 
 def test_bucket_root_layout() -> None:
-    assert layout(folder="", prefix="").object_key("a", 0) == "a-2025-03-01-acme-daily-1740787200-0-0000.csv.gz"
+    assert (
+        layout(folder="", prefix="").object_key("a", 0) == "a-2025-03-01-acme-daily-1740787200-0-0000.csv.gz"
+    )
 
 
 @pytest.mark.parametrize(
@@ -83,12 +89,15 @@ def test_different_names_never_share_a_key(names: list[str]) -> None:
 
 
 @pytest.mark.parametrize(
-    "folder", ["events/{date}", "{event_name}/{date}", "{export_id}/{event_name}", "", "x_{date}/{event_name}_y"]
+    "folder",
+    ["events/{date}", "{event_name}/{date}", "{export_id}/{event_name}", "", "x_{date}/{event_name}_y"],
 )
 def test_key_pattern_finds_every_key_of_the_window_and_nothing_of_other_windows(folder: str) -> None:
     window_layout = layout(folder=folder)
     prefix, pattern = window_layout.key_pattern()
-    keys = [window_layout.object_key(name, index) for name in ["a", "../b", "c d", "", None] for index in (0, 12)]
+    keys = [
+        window_layout.object_key(name, index) for name in ["a", "../b", "c d", "", None] for index in (0, 12)
+    ]
     for key in keys:
         assert key.startswith(prefix) and pattern.fullmatch(key), key
     other = ObjectLayout(

@@ -40,7 +40,10 @@ def test_valid_spec_gets_defaults_and_normalised_prefix() -> None:
 
 def test_spec_hash_is_stable_and_changes_with_the_spec() -> None:
     assert ExportSpec.from_mapping(valid()).spec_hash == ExportSpec.from_mapping(valid()).spec_hash
-    assert ExportSpec.from_mapping(valid()).spec_hash != ExportSpec.from_mapping(valid(account_id="other")).spec_hash
+    assert (
+        ExportSpec.from_mapping(valid()).spec_hash
+        != ExportSpec.from_mapping(valid(account_id="other")).spec_hash
+    )
 
 
 def test_parquet_compresses_inside_the_file_by_default() -> None:
@@ -53,25 +56,39 @@ def test_parquet_compresses_inside_the_file_by_default() -> None:
 @pytest.mark.parametrize(
     ("changes", "expected"),
     [
-        ({"format": {"type": "csvx"}}, "format.type: 'csvx' is not allowed; expected 'csv', 'jsonl', 'xml' or 'parquet'"),
+        (
+            {"format": {"type": "csvx"}},
+            "format.type: 'csvx' is not allowed; expected 'csv', 'jsonl', 'xml' or 'parquet'",
+        ),
         ({"colour": "blue"}, "colour: unknown key (value 'blue')"),
         ({"destination": {"bucket": "b", "regoin": "x"}}, "destination.regoin: unknown key"),
-        ({"destination": {"bucket": "Bad_Bucket"}}, "destination.bucket: 'Bad_Bucket' is not a valid S3 bucket name"),
+        (
+            {"destination": {"bucket": "Bad_Bucket"}},
+            "destination.bucket: 'Bad_Bucket' is not a valid S3 bucket name",
+        ),
         ({"destination": {"type": "ftp", "bucket": "b"}}, "destination: type 'ftp' is not known"),
         ({"export_id": "../etc"}, "export_id: '../etc' may only contain letters, digits, '-' and '_'"),
-        ({"window": {"every": "5h", "start_date": "2025-01-01"}}, "window.every: '5h' is not a whole divisor of 24"),
+        (
+            {"window": {"every": "5h", "start_date": "2025-01-01"}},
+            "window.every: '5h' is not a whole divisor of 24",
+        ),
         ({"window": {"timezone": "Mars/Base", "start_date": "2025-01-01"}}, "unknown timezone 'Mars/Base'"),
         ({"window": {"every": "24h"}}, "window.start_date: required key is missing"),
         ({"layout": {"folder_template": "a/{date}/b c"}}, "template 'a/{date}/b c' contains [' ']"),
         ({"layout": {"file_template": "x/{date}"}}, "contains ['/']"),
         ({"layout": {"file_template": "{{Nope}}"}}, "unknown variable '{{Nope}}'"),
-        ({"layout": {"folders": ["date"], "folder_template": "{date}"}}, "either folders (presets) or folder_template"),
+        (
+            {"layout": {"folders": ["date"], "folder_template": "{date}"}},
+            "either folders (presets) or folder_template",
+        ),
         ({"destination": {"bucket": "b12", "encryption": {"type": "aws:kms"}}}, "needs kms_key_id"),
         ({"destination": {"bucket": "b12", "prefix": "a/../b"}}, "'.' and '..' are not allowed"),
         ({"format": {"type": "csv", "compression_level": 11}}, "format.compression_level"),
     ],
 )
-def test_invalid_specs_name_the_key_the_value_and_what_is_allowed(changes: dict[str, Any], expected: str) -> None:
+def test_invalid_specs_name_the_key_the_value_and_what_is_allowed(
+    changes: dict[str, Any], expected: str
+) -> None:
     assert expected in problems(valid(**changes))
 
 
@@ -93,5 +110,7 @@ def test_yaml_errors_give_the_line(tmp_path: Path) -> None:
 
 
 def test_commercial_tool_template_syntax_is_accepted() -> None:
-    spec = ExportSpec.from_mapping(valid(layout={"folder_template": "{{ExportID}}/{{Date}}", "file_template": "{{AccountID}}"}))
+    spec = ExportSpec.from_mapping(
+        valid(layout={"folder_template": "{{ExportID}}/{{Date}}", "file_template": "{{AccountID}}"})
+    )
     assert spec.layout.folder_template == "{{ExportID}}/{{Date}}"

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import pendulum
 import pytest
 
@@ -15,7 +17,9 @@ def test_four_hour_grid_from_midnight() -> None:
 
 
 def test_off_grid_start_is_rejected_with_the_nearest_point() -> None:
-    with pytest.raises(WindowError, match=r"not on the export's grid .* nearest grid point before it is 2025-03-01T08:00"):
+    with pytest.raises(
+        WindowError, match=r"not on the export's grid .* nearest grid point before it is 2025-03-01T08:00"
+    ):
         WindowGrid(4, "UTC").windows(pendulum.datetime(2025, 3, 1, 10, 30), pendulum.datetime(2025, 3, 2))
 
 
@@ -41,7 +45,7 @@ def test_hourly_grid_over_fall_back_covers_every_instant_once() -> None:
     start = pendulum.datetime(2025, 10, 26, tz="Europe/Berlin")
     windows = grid.windows(start, pendulum.datetime(2025, 10, 27, tz="Europe/Berlin"))
     assert sum(w.hours for w in windows) == 25
-    assert all(a.end == b.start for a, b in zip(windows, windows[1:]))
+    assert all(a.end == b.start for a, b in itertools.pairwise(windows))
 
 
 def test_parse_moment_reads_dates_in_the_export_timezone() -> None:

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Creates .venv (Python 3.10+) and installs the package with its dev extras, pinned by
+# .ci/constraints.txt. Idempotent: a second run only checks the install (a few seconds).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python_bin="${PYTHON:-$(command -v python3.11 || command -v python3)}"
+if [ ! -x .venv/bin/python ]; then
+  "$python_bin" -m venv .venv
+fi
+if [ ! -x .venv/bin/uv ]; then
+  .venv/bin/python -m pip --version >/dev/null 2>&1 || .venv/bin/python -m ensurepip --quiet
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check uv 2>&1 | grep -v "is ignored" || true
+fi
+.venv/bin/uv pip install --quiet -p .venv/bin/python -c .ci/constraints.txt -e '.[dev]'

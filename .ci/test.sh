@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The whole test suite: lint, types, unit + integration (loopback S3) + system (Airflow) tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash .ci/setup.sh
+.venv/bin/ruff check airflow_export_provider tests example_dags
+.venv/bin/ruff format --check airflow_export_provider tests example_dags
+.venv/bin/mypy
+exec .venv/bin/python -m pytest -p no:cacheprovider "$@"

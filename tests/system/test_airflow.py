@@ -1,0 +1,108 @@
+"""The provider inside a real Airflow: DAG parsing, a DAG run through dag.test(), CLI, provider list."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pendulum
+import pytest
+
+from airflow_export_provider.demo import DEMO_SPEC_YAML
+from tests.conftest import LAKE_DAY, REPO
+
+pytestmark = [pytest.mark.system, pytest.mark.usefixtures("airflow_db")]
+EXAMPLES = REPO / "example_dags"
+
+
+def dagbag(folder: Path) -> Any:
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(folder))
+
+
+def test_every_example_dag_loads_without_import_errors() -> None:
+    bag = dagbag(EXAMPLES)
+    assert bag.import_errors == {}
+    assert {"export__demo_events", "example_export_operator"} <= set(bag.dag_ids)
+    demo = bag.get_dag("export__demo_events")
+    assert demo.max_active_runs == 1 and "export" in demo.tags
+
+
+def test_the_demo_spec_and_the_example_yaml_are_the_same() -> None:
+    assert (EXAMPLES / "exports" / "demo_events.yaml").read_text() == DEMO_SPEC_YAML
+
+
+def test_a_bad_drop_in_yaml_is_an_import_error_naming_file_and_key(tmp_path: Path) -> None:
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "exports_from_yaml.py").write_text((EXAMPLES / "exports_from_yaml.py").read_text())
+    (tmp_path / "exports" / "good.yaml").write_text(DEMO_SPEC_YAML)
+    bad = DEMO_SPEC_YAML.replace("export_id: demo_events", "export_id: other").replace(
+        "type: jsonl", "type: docx"
+    )
+    (tmp_path / "exports" / "bad.yaml").write_text(bad)
+    errors = dagbag(tmp_path).import_errors
+    assert len(errors) == 1
+    message = next(iter(errors.values()))
+    assert "bad.yaml: format.type: 'docx' is not allowed" in message
+
+
+def test_the_demo_dag_exports_one_day_through_airflow(s3: Any, lake: Path) -> None:
+    s3.create_bucket(Bucket="demo-event-lake")
+    s3.create_bucket(Bucket="demo-exports")
+    for path in sorted(lake.rglob("*.parquet")):
+        s3.upload_file(str(path), "demo-event-lake", "events/" + path.relative_to(lake).as_posix())
+    dag = dagbag(EXAMPLES).get_dag("export__demo_events")
+    run_after = pendulum.datetime(LAKE_DAY.year, LAKE_DAY.month, LAKE_DAY.day + 1, tz="UTC")
+    run = dag.test(logical_date=run_after)
+    assert str(run.state) in ("success", "DagRunState.SUCCESS")
+    listed = s3.list_objects_v2(Bucket="demo-exports", Prefix="acme/product-events/_manifests/")["Contents"]
+    manifest = json.loads(s3.get_object(Bucket="demo-exports", Key=listed[0]["Key"])["Body"].read())
+    assert manifest["window"]["start"] == "2025-03-01T00:00:00+00:00"
+    assert manifest["totals"]["records"] == manifest["source"]["rows_in_window"] == 20_000
+    keys = {item["Key"] for item in s3.list_objects_v2(Bucket="demo-exports")["Contents"]}
+    assert {entry["key"] for entry in manifest["files"]} <= keys
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    command = [str(Path(sys.executable).with_name("airflow-export")), *args]
+    return subprocess.run(command, capture_output=True, text=True, env=env or os.environ.copy(), check=False)
+
+
+def test_cli_validate_explains_errors(tmp_path: Path) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text(DEMO_SPEC_YAML)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(DEMO_SPEC_YAML.replace("every: 24h", "every: 7h"))
+    assert "ok — DAG export__demo_events" in cli("validate", str(good)).stdout
+    done = cli("validate", str(good), str(bad))
+    assert done.returncode == 1 and "window.every: '7h' is not a whole divisor of 24" in done.stderr
+
+
+def test_cli_run_exports_grid_windows_to_a_local_folder(tmp_path: Path, lake: Path) -> None:
+    spec = tmp_path / "local.yaml"
+    spec.write_text(
+        "export_id: local\naccount_id: dev\n"
+        f"source: {{path: '{lake}'}}\n"
+        f"destination: {{type: local, path: '{tmp_path / 'out'}'}}\n"
+        "format: {type: csv}\nwindow: {every: 12h, start_date: 2025-03-01}\n"
+    )
+    done = cli("run", "--spec", str(spec), "--start", "2025-03-01", "--end", "2025-03-02")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("records") == 2
+    manifests = sorted((tmp_path / "out" / "_manifests" / "local" / "2025-03-01").glob("*.json"))
+    assert sum(json.loads(m.read_text())["totals"]["records"] for m in manifests) == 20_000
+    off_grid = cli("run", "--spec", str(spec), "--start", "2025-03-01T05:00", "--end", "2025-03-02")
+    assert off_grid.returncode == 2 and "is not on the export's grid" in off_grid.stderr
+
+
+def test_the_provider_is_listed_by_airflow() -> None:
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    done = subprocess.run(
+        [airflow, "providers", "list"], capture_output=True, text=True, env=os.environ.copy()
+    )
+    assert "airflow-export-provider" in done.stdout, done.stderr[-2000:]
