@@ -9,7 +9,7 @@ if [ ! -x .venv/bin/python ]; then
   "$python_bin" -m venv .venv
 fi
 if [ ! -x .venv/bin/uv ]; then
-  .venv/bin/python -m pip --version >/dev/null 2>&1 || .venv/bin/python -m ensurepip --quiet
+  .venv/bin/python -m pip --version >/dev/null 2>&1 || .venv/bin/python -m ensurepip >/dev/null
   .venv/bin/python -m pip install --quiet --disable-pip-version-check uv 2>&1 | grep -v "is ignored" || true
 fi
 .venv/bin/uv pip install --quiet -p .venv/bin/python -c .ci/constraints.txt -e '.[dev]'

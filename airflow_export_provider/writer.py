@@ -24,6 +24,9 @@ from airflow_export_provider.formats import RecordEncoder, encoder_for
 from airflow_export_provider.layout import ObjectLayout
 from airflow_export_provider.spec import FormatSpec
 
+# Rows that encoders hold back (Parquet row groups), summed over all open files.
+HELD_BYTES_BUDGET = 64 * 1024 * 1024
+
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "jsonl": "application/x-ndjson; charset=utf-8",
@@ -96,6 +99,13 @@ class _OpenFile:
         self._encoder.write(batch)
         self.records += batch.num_rows
 
+    @property
+    def held_bytes(self) -> int:
+        return self._encoder.held_bytes()
+
+    def flush(self) -> None:
+        self._encoder.flush()
+
     def close(self) -> ExportedFile:
         self._encoder.finish()
         if self._gzip is not None:
@@ -134,6 +144,16 @@ class WindowWriter:
     def write(self, batch: pa.RecordBatch) -> None:
         for event_name, rows in _split_by_event(batch):
             self._write_event_rows(event_name, rows)
+        self._keep_held_rows_in_budget()
+
+    def _keep_held_rows_in_budget(self) -> None:
+        holders = sorted(self._open.values(), key=lambda opened: opened.held_bytes, reverse=True)
+        held = sum(opened.held_bytes for opened in holders)
+        for opened in holders:
+            if held <= HELD_BYTES_BUDGET:
+                break
+            held -= opened.held_bytes
+            opened.flush()
 
     def _write_event_rows(self, event_name: str | None, rows: pa.RecordBatch) -> None:
         offset = 0
@@ -174,20 +194,22 @@ class WindowWriter:
 
 
 def _split_by_event(batch: pa.RecordBatch) -> list[tuple[str | None, pa.RecordBatch]]:
-    """Group rows by event name, keeping their order within each event."""
+    """Group rows by event name, keeping their order within each event.
+
+    Each event's rows are taken into arrays of their own (not slices of one sorted batch),
+    so an encoder that holds rows back (Parquet row groups) pins only its own rows.
+    """
     if batch.num_rows == 0:
         return []
-    names = batch.column(0)
-    encoded = pc.dictionary_encode(names, null_encoding="encode")
+    encoded = pc.dictionary_encode(batch.column(0), null_encoding="encode")
     if len(encoded.dictionary) == 1:
         return [(encoded.dictionary[0].as_py(), batch)]
-    order = pc.sort_indices(encoded.indices)
-    grouped = batch.take(order)
+    order = pc.sort_indices(encoded.indices)  # stable: time order within an event is kept
     counts = pc.value_counts(encoded.indices)
     by_code = sorted(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True))
     pieces = []
     offset = 0
     for code, count in by_code:
-        pieces.append((encoded.dictionary[code].as_py(), grouped.slice(offset, count)))
+        pieces.append((encoded.dictionary[code].as_py(), batch.take(order.slice(offset, count))))
         offset += count
     return pieces

@@ -22,6 +22,14 @@ class RecordEncoder(Protocol):
 
     def finish(self) -> None: ...
 
+    def held_bytes(self) -> int:
+        """Bytes of records accepted but not yet encoded (Parquet holds rows for row groups)."""
+        ...
+
+    def flush(self) -> None:
+        """Encode what is held now, e.g. when the window writer's memory budget is reached."""
+        ...
+
 
 def encoder_for(spec: FormatSpec) -> RecordEncoder:
     """A fresh encoder for one file of the given format."""

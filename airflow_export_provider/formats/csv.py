@@ -56,3 +56,9 @@ class CsvEncoder:
     def finish(self) -> None:
         if self._writer is not None:
             self._writer.close()
+
+    def held_bytes(self) -> int:
+        return 0
+
+    def flush(self) -> None:
+        """Every record is encoded as it is written; nothing is held."""

@@ -23,3 +23,9 @@ class JsonLinesEncoder:
 
     def finish(self) -> None:
         """JSON Lines has no trailer."""
+
+    def held_bytes(self) -> int:
+        return 0
+
+    def flush(self) -> None:
+        """Every record is encoded as it is written; nothing is held."""

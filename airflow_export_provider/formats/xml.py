@@ -56,3 +56,9 @@ class XmlEncoder:
     def finish(self) -> None:
         assert self._sink is not None, "begin() first"
         self._sink.write(b"</Events>\n")
+
+    def held_bytes(self) -> int:
+        return 0
+
+    def flush(self) -> None:
+        """Every record is encoded as it is written; nothing is held."""

@@ -6,6 +6,8 @@ import csv
 import gzip
 import io
 import json
+import logging
+import os
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -128,6 +130,7 @@ def test_every_record_of_the_window_arrives_exactly_once(s3: Any, lake: Path, fm
             assert check_xml(data, wanted) == entry["records"]
         else:
             table = pq.read_table(io.BytesIO(data))
+            assert pq.ParquetFile(io.BytesIO(data)).metadata.num_row_groups == 1, "no tiny row groups"
             assert table.schema.field("eventTime").type == pa.timestamp("us", tz="UTC")
             assert sorted((strip_nulls(r) for r in table.to_pylist()), key=sort_key) == wanted
         assert len(wanted) == entry["records"]
@@ -292,3 +295,30 @@ def test_a_window_without_lake_files_says_where_it_looked(
     result = run(make_spec(lake), empty_window)
     assert result.records == 0 and result.files == []
     assert "no lake files" in caplog.text and "date=2024-01-01" in caplog.text
+
+
+def test_secrets_never_reach_logs_or_errors(
+    s3: Any, s3_server: Any, lake: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYSECRET"
+    connection = json.loads(s3_server.connection_uri())
+    connection["password"] = secret
+    os.environ["AIRFLOW_CONN_SECRET_TEST"] = json.dumps(connection)
+    try:
+        s3.create_bucket(Bucket=BUCKET)
+        spec = make_spec(lake)
+        spec = spec.model_copy(
+            update={"destination": spec.destination.model_copy(update={"aws_conn_id": "secret_test"})}
+        )
+        caplog.set_level(logging.DEBUG)
+        run(spec)
+        missing = spec.model_copy(
+            update={"destination": spec.destination.model_copy(update={"bucket": "nope"})}
+        )
+        with pytest.raises(DestinationError) as raised:
+            run(missing)
+        captured = capsys.readouterr()
+        for text in (caplog.text, captured.out, captured.err, str(raised.value), repr(raised.value)):
+            assert secret not in text
+    finally:
+        os.environ.pop("AIRFLOW_CONN_SECRET_TEST", None)
