@@ -152,9 +152,11 @@ def export_window(
     result = WindowResult(window, files, destination.url(manifest_key), source.stats.rows_in_window,
                           time.monotonic() - started, stale, aborted)  # fmt: skip
     log.info(
-        "window %s: exported %s records from %d source files into %d files, %s, in %.1f s (%s rows/s); "
-        "manifest %s%s",
-        window.label, f"{result.records:,}", source.stats.files, len(files), _megabytes(result.bytes),
+        "window %s: read %s rows in the window (%s scanned in %d source files), "
+        "wrote %s records into %d files, %s, in %.1f s (%s rows/s); manifest %s%s",
+        window.label, f"{source.stats.rows_in_window:,}", f"{source.stats.rows_scanned:,}",
+        source.stats.files,
+        f"{result.records:,}", len(files), _megabytes(result.bytes),
         result.seconds, f"{result.records / max(result.seconds, 1e-9):,.0f}", result.manifest_url,
         f"; removed {len(stale)} stale objects" if stale else "",
     )  # fmt: skip

@@ -322,3 +322,25 @@ def test_secrets_never_reach_logs_or_errors(
             assert secret not in text
     finally:
         os.environ.pop("AIRFLOW_CONN_SECRET_TEST", None)
+
+
+def test_kms_encryption_is_requested_with_the_key(s3: Any, s3_server: Any, lake: Path) -> None:
+    import boto3
+
+    kms = boto3.client(
+        "kms", endpoint_url=s3_server.endpoint_url, region_name="us-east-1",
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+    )  # fmt: skip
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    s3.create_bucket(Bucket=BUCKET)
+    spec = make_spec(lake)
+    encryption = {"type": "aws:kms", "kms_key_id": key_id}
+    spec = ExportSpec.from_mapping(
+        {
+            **spec.model_dump(mode="json"),
+            "destination": {**spec.destination.model_dump(), "encryption": encryption},
+        }
+    )
+    result = run(spec)
+    head = s3.head_object(Bucket=BUCKET, Key=result.files[0].key)
+    assert head["ServerSideEncryption"] == "aws:kms" and key_id in head["SSEKMSKeyId"]
