@@ -128,10 +128,7 @@ class LakeSource:
 def _row_groups_overlapping(parquet: pq.ParquetFile, window: Window) -> list[int]:
     """Row groups that may hold events of the window, judged by their event_time statistics."""
     metadata = parquet.metadata
-    try:
-        column = parquet.schema_arrow.get_field_index("event_time")
-    except KeyError:
-        column = -1
+    column = parquet.schema_arrow.get_field_index("event_time")  # -1 when absent
     groups = []
     for index in range(metadata.num_row_groups):
         statistics = metadata.row_group(index).column(column).statistics if column >= 0 else None
