@@ -21,10 +21,11 @@ import pyarrow.compute as pc
 def timestamps_as_text(array: pa.Array) -> pa.Array:
     """Replace timestamp values (also inside structs) by ISO 8601 UTC text, vectorised."""
     if pa.types.is_timestamp(array.type):
-        utc = array if array.type.tz else pc.assume_timezone(array, "UTC")
+        # strftime prints an aware value in its own zone: move it to UTC (same instant).
+        # Naive values are taken as UTC and printed as they are.
         if array.type.tz not in (None, "UTC", "+00:00"):
-            utc = array.cast(pa.timestamp(array.type.unit, tz="UTC"))
-        text = pc.strftime(utc, format="%Y-%m-%dT%H:%M:%S")
+            array = array.cast(pa.timestamp(array.type.unit, tz="UTC"))
+        text = pc.strftime(array, format="%Y-%m-%dT%H:%M:%S")
         return pc.binary_join_element_wise(text, pa.scalar("Z"), pa.scalar(""))
     if pa.types.is_struct(array.type):
         children = [timestamps_as_text(child) for child in array.flatten()]
