@@ -27,7 +27,7 @@ def _validate(args: argparse.Namespace) -> int:
             failed += 1
             print(error, file=sys.stderr)
             continue
-        print(f"{path}: ok — DAG {spec.dag_id}, every {spec.window.every}h ({spec.window.timezone}), "
+        print(f"{path}: ok — DAG {spec.dag_id}, every {spec.schedule.every}h ({spec.schedule.timezone}), "
               f"{spec.format.type}.{spec.format.outer_compression}, spec hash {spec.spec_hash}")  # fmt: skip
     return 1 if failed else 0
 
@@ -50,8 +50,8 @@ def _run(args: argparse.Namespace) -> int:
     from airflow_export_provider.windows import WindowGrid, parse_moment
 
     spec = ExportSpec.from_yaml(args.spec)
-    zone = spec.window.timezone
-    windows = WindowGrid(spec.window.every, zone).windows(
+    zone = spec.schedule.timezone
+    windows = WindowGrid(spec.schedule.every, zone).windows(
         parse_moment(args.start, zone), parse_moment(args.end, zone)
     )
     source, destination = source_for(spec.source), destination_for(spec.destination)

@@ -13,45 +13,123 @@ from pathlib import Path
 from typing import Any
 
 import pendulum
-from airflow.timetables.interval import CronDataIntervalTimetable
 
 from airflow_export_provider.exceptions import ExportSpecError
 from airflow_export_provider.operators.export import EventExportOperator
-from airflow_export_provider.spec import ExportSpec
-from airflow_export_provider.version_compat import DAG
+from airflow_export_provider.operators.one_time import PlanWindowsOperator, StartHistoryOperator
+from airflow_export_provider.spec import ExportSpec, describe_duration
+from airflow_export_provider.timetables import GridWindowTimetable
+from airflow_export_provider.version_compat import DAG, Param
 
 logger = logging.getLogger(__name__)
 
 
-def export_timetable(spec: ExportSpec) -> CronDataIntervalTimetable:
+def export_timetable(spec: ExportSpec) -> GridWindowTimetable:
     """Runs whose data interval is one grid window: every N hours from local midnight."""
-    every = spec.window.every
-    hours = "0" if every == 24 else f"*/{every}"
-    return CronDataIntervalTimetable(f"0 {hours} * * *", timezone=pendulum.timezone(spec.window.timezone))
+    schedule = spec.schedule
+    return GridWindowTimetable(schedule.every, schedule.timezone, schedule.delay)
 
 
 def build_export_dag(spec: ExportSpec, **dag_kwargs: Any) -> DAG:
-    """One DAG per export, ``export__<export_id>``; its runs are the export's windows.
+    """The recurring export, ``export__<export_id>``: one run per grid window, in order.
 
-    Runs are sequential (``max_active_runs=1``) so files arrive in window order; retries
-    are Airflow's. Extra keyword arguments go to the DAG (e.g. ``default_args``, ``tags``).
+    Runs are sequential (``max_active_runs=1``) and a failed window retries every
+    ``retry_delay`` (unlimited by default), so later windows wait instead of overtaking and
+    files arrive in window order. ``catchup=False`` only decides the first run (today from
+    midnight, see :mod:`~airflow_export_provider.timetables.grid`); after a pause the
+    timetable catches up every missed window. Extra keyword arguments go to the DAG.
     """
-    start = spec.window.start_date
     options: dict[str, Any] = {
         "dag_id": spec.dag_id,
         "schedule": export_timetable(spec),
-        "start_date": pendulum.datetime(start.year, start.month, start.day, tz=spec.window.timezone),
+        "start_date": _start_date(spec),
         "catchup": False,
         "max_active_runs": 1,
         "tags": ["export", f"account:{spec.account_id}"],
         "description": spec.description or f"Export {spec.export_id} to {_destination_label(spec)}",
         "doc_md": _doc(spec),
-        "default_args": {"retries": 3, "retry_delay": dt.timedelta(minutes=5)},
+        "default_args": _retry_policy(spec),
     }
     options.update(dag_kwargs)
     with DAG(**options) as dag:
         EventExportOperator(task_id="export_window", spec=spec)
+        if spec.schedule.include_history and spec.one_time.enabled:
+            StartHistoryOperator(task_id="start_history", spec=spec, retries=3)
     return dag
+
+
+def build_one_time_dag(spec: ExportSpec, **dag_kwargs: Any) -> DAG:
+    """The one-time export, ``export__<export_id>__one_time``: a chosen range, once, in parallel.
+
+    Triggered from the UI's Trigger form (date pickers for ``start`` and ``end``) or the
+    REST API. It never runs on its own (``schedule=None``), so it is created unpaused:
+    a history run started by the recurring DAG must not wait for someone to unpause it.
+    Its runs are one at a time so two ranges never write the same window concurrently;
+    inside a run, days export in parallel up to ``one_time.concurrency``.
+    """
+    zone = spec.schedule.timezone
+    options: dict[str, Any] = {
+        "dag_id": spec.one_time_dag_id,
+        "schedule": None,
+        "start_date": _start_date(spec),
+        "max_active_runs": 1,
+        "is_paused_upon_creation": False,
+        "tags": ["export", "one-time", f"account:{spec.account_id}"],
+        "description": f"One-time export of {spec.export_id} over a date range ({zone})",
+        "doc_md": _doc(spec) + _ONE_TIME_DOC.format(max_days=spec.one_time.max_days_back, zone=zone),
+        "default_args": _retry_policy(spec),
+        "params": {
+            "start": Param(
+                None,
+                type=["null", "string"],
+                format="date",
+                title="First day",
+                description=f"First day to export (local date in {zone}).",
+            ),
+            "end": Param(
+                None,
+                type=["null", "string"],
+                format="date",
+                title="Last day",
+                description=f"Last day to export, inclusive (local date in {zone}); "
+                "windows that have not closed yet are left to the recurring export.",
+            ),
+        },
+    }
+    options.update(dag_kwargs)
+    with DAG(**options) as dag:
+        plan = PlanWindowsOperator(
+            task_id="plan_windows", spec=spec, start="{{ params.start }}", end="{{ params.end }}"
+        )
+        EventExportOperator.partial(
+            task_id="export_windows",
+            spec=spec,
+            instance_id=0,
+            max_active_tis_per_dagrun=spec.one_time.concurrency,
+        ).expand_kwargs(plan.output)
+    return dag
+
+
+_ONE_TIME_DOC = """
+#### One-time export
+
+Trigger this DAG and pick **First day** and **Last day** (inclusive). The range may
+start at most {max_days} days back; windows that have not closed yet are skipped (the
+recurring export delivers them). Each day is exported by its own task, on the same
+grid and with the same object keys as the recurring export, so re-exporting a range
+replaces its files instead of duplicating them. Days are local dates in {zone}.
+"""
+
+
+def _start_date(spec: ExportSpec) -> dt.datetime | None:
+    start = spec.schedule.start_date
+    if start is None:
+        return None
+    return pendulum.datetime(start.year, start.month, start.day, tz=spec.schedule.timezone)
+
+
+def _retry_policy(spec: ExportSpec) -> dict[str, Any]:
+    return {"retries": spec.schedule.airflow_retries, "retry_delay": spec.schedule.retry_delay}
 
 
 def load_export_dags(
@@ -62,7 +140,7 @@ def load_export_dags(
     With ``strict`` (the default) any invalid file makes this raise one
     :class:`ExportSpecError` naming every bad file and key: Airflow shows it as an import
     error of the calling DAG file, and no export of the folder runs with a definition
-    nobody checked. With ``strict=True`` bad files are logged and skipped, so one broken
+    nobody checked. With ``strict=False`` bad files are logged and skipped, so one broken
     drop-in does not stop the others; check them with ``airflow-export validate``.
     """
     folder = Path(folder)
@@ -83,10 +161,12 @@ def load_export_dags(
         raise ExportSpecError(problems, source=str(folder))
     for problem in problems:
         logger.error("skipping export definition: %s", problem)
-    dags = {}
+    dags: dict[str, DAG] = {}
     for spec in specs:
         if seen[spec.export_id] == 1:
             dags[spec.dag_id] = namespace[spec.dag_id] = build_export_dag(spec)
+            if spec.one_time.enabled:
+                dags[spec.one_time_dag_id] = namespace[spec.one_time_dag_id] = build_one_time_dag(spec)
     return dags
 
 
@@ -103,6 +183,7 @@ def _doc(spec: ExportSpec) -> str:
         f"- source: `{spec.source.path}` ({spec.source.file_format})\n"
         f"- destination: `{_destination_label(spec)}`\n"
         f"- format: {spec.format.type}, compression {spec.format.outer_compression}\n"
-        f"- window: every {spec.window.every}h from midnight {spec.window.timezone}\n"
+        f"- schedule: {export_timetable(spec).description}; retries: {spec.schedule.retries}, "
+        f"every {describe_duration(spec.schedule.retry_delay)}\n"
         f"- spec hash: `{spec.spec_hash}`\n"
     )

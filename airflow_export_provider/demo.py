@@ -42,7 +42,7 @@ layout:
 format:
   type: jsonl
   compression: gzip
-window:
+schedule:
   every: 24h
   timezone: UTC
   start_date: 2025-03-01
@@ -106,12 +106,12 @@ def run_demo(events_per_day: int = 200_000, keep: Path | None = None) -> int:
         if migrated.returncode:
             print(migrated.stdout[-3000:], migrated.stderr[-3000:], sep="\n")
             return 1
-        # A run covers the window that closes when it runs: the run at midnight of the next
-        # day exports DEMO_DAY, as the scheduler would.
-        run_after = (DEMO_DAY + dt.timedelta(days=1)).isoformat()
-        print(f"demo: running DAG export__demo_events through Airflow (airflow dags test {run_after}) ...")
+        # A manual run with a logical date exports the grid window containing that date,
+        # here the whole of DEMO_DAY (see docs/schedules.md).
+        logical_date = DEMO_DAY.isoformat()
+        print(f"demo: running DAG export__demo_events through Airflow (airflow dags test {logical_date}) ...")
         started = time.monotonic()
-        ran = _airflow(["dags", "test", "export__demo_events", run_after], env)
+        ran = _airflow(["dags", "test", "export__demo_events", logical_date], env)
         seconds = time.monotonic() - started
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         output = ran.stdout + ran.stderr

@@ -69,7 +69,7 @@ class WindowResult:
 
 
 def layout_for(spec: ExportSpec, window: Window, instance_id: int = 0) -> ObjectLayout:
-    local_start = window.start.in_timezone(spec.window.timezone)
+    local_start = window.start.in_timezone(spec.schedule.timezone)
     values = KeyValues(
         account_id=spec.account_id,
         export_id=spec.export_id,

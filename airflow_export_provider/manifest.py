@@ -42,8 +42,8 @@ def build_manifest(facts: ManifestFacts) -> dict[str, Any]:
         "window": {
             "start": window.start.isoformat(),
             "end": window.end.isoformat(),
-            "every_hours": spec.window.every,
-            "timezone": spec.window.timezone,
+            "every_hours": spec.schedule.every,
+            "timezone": spec.schedule.timezone,
         },
         "instance_id": facts.instance_id,
         "format": {"type": spec.format.type, "compression": spec.format.outer_compression},

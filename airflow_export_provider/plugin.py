@@ -3,13 +3,17 @@
 Airflow loads ``airflow.plugins`` entry points in every process (scheduler, DAG processor,
 API server, workers), unlike a provider's ``plugins`` info, which is only honoured with
 ``lazy_discover_providers=False``. Anything every process must resolve by class path,
-such as the export timetable, is registered here.
+such as the export timetable, is registered here; without it the scheduler refuses the
+DAG with ``TimetableNotRegistered``.
 """
 
 from __future__ import annotations
 
 from airflow.plugins_manager import AirflowPlugin
 
+from airflow_export_provider.timetables import GridWindowTimetable
+
 
 class ExportProviderPlugin(AirflowPlugin):
     name = "export_provider"
+    timetables = [GridWindowTimetable]

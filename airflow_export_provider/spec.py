@@ -24,10 +24,12 @@ import pendulum
 import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
     Tag,
+    TypeAdapter,
     ValidationError,
     field_validator,
     model_validator,
@@ -186,12 +188,78 @@ class FormatSpec(_Model):
         return f"{self.type}{suffix}"
 
 
-class WindowSpec(_Model):
-    """The window grid: ``every`` hours, aligned to midnight in ``timezone``."""
+UNLIMITED_RETRIES = 1_000_000
+"""What ``retries: unlimited`` means: about 9.5 years of retries at the default 5-minute delay.
+
+Airflow stores retries in a 32-bit column and has no "forever", so a bound this large is
+the honest equivalent.
+"""
+
+
+def parse_duration(value: Any) -> dt.timedelta:
+    """Read ``90s``, ``5m``, ``4h``, ``1d``, ``1h30m`` (or ISO 8601 ``PT5M``, or a timedelta).
+
+    Units are required: a bare number is refused, because "5" could mean seconds, minutes
+    or hours and a wrong guess silently moves a delivery by hours.
+    """
+    if isinstance(value, dt.timedelta):
+        return value
+    text = str(value).strip().lower().replace(" ", "")
+    if text.startswith("p"):  # ISO 8601, as a dumped spec writes it (PT5M)
+        try:
+            return TypeAdapter(dt.timedelta).validate_python(text.upper())
+        except ValidationError:
+            raise ValueError(f"{value!r} is not an ISO 8601 duration") from None
+    parts = re.findall(r"(\d+)(d|h|m|s)", text)
+    if not text or not parts or "".join(n + u for n, u in parts) != text:
+        raise ValueError(f"{value!r} is not a duration; write it with units such as '90s', '5m', '4h', '1d'")
+    seconds = {"d": 86_400, "h": 3_600, "m": 60, "s": 1}
+    return dt.timedelta(seconds=sum(int(n) * seconds[u] for n, u in parts))
+
+
+def describe_duration(duration: dt.timedelta) -> str:
+    """The inverse of :func:`parse_duration`, for messages and the UI: ``1h30m``, ``5m``, ``0s``."""
+    seconds = int(duration.total_seconds())
+    if seconds == 0:
+        return "0s"
+    text = ""
+    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)):
+        amount, seconds = divmod(seconds, size)
+        text += f"{amount}{unit}" if amount else ""
+    return text
+
+
+Duration = Annotated[dt.timedelta, BeforeValidator(parse_duration)]
+
+
+class ScheduleSpec(_Model):
+    """When the recurring export runs: grid windows every ``every`` hours from local midnight.
+
+    ``start_date`` is the first day the export may cover (default: the day it is first
+    switched on); ``include_history`` exports the windows from ``start_date`` up to the
+    first recurring window once, in the one-time DAG, without holding recurring runs back.
+    """
 
     every: int = 24
     timezone: str = "UTC"
-    start_date: dt.date
+    start_date: dt.date | None = None
+    delay: Duration = dt.timedelta(0)
+    retries: int | Literal["unlimited"] = "unlimited"
+    retry_delay: Duration = dt.timedelta(minutes=5)
+    include_history: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        """``schedule: every 4h`` is short for ``schedule: {every: 4h}``."""
+        if isinstance(data, str):
+            text = data.strip()
+            if not text.lower().startswith("every "):
+                raise ValueError(
+                    f"{data!r} is not a schedule; write e.g. 'every 4h' or a mapping with 'every'"
+                )
+            return {"every": text[len("every ") :]}
+        return data
 
     @field_validator("every", mode="before")
     @classmethod
@@ -215,6 +283,45 @@ class WindowSpec(_Model):
             raise ValueError(f"unknown timezone {name!r}; use an IANA name such as 'Europe/Berlin'") from None
         return name
 
+    @field_validator("delay")
+    @classmethod
+    def _delay_within_a_week(cls, delay: dt.timedelta) -> dt.timedelta:
+        if not dt.timedelta(0) <= delay <= dt.timedelta(days=7):
+            raise ValueError("the delivery delay must be between 0s and 7d")
+        return delay
+
+    @field_validator("retry_delay")
+    @classmethod
+    def _positive_retry_delay(cls, retry_delay: dt.timedelta) -> dt.timedelta:
+        if not dt.timedelta(seconds=10) <= retry_delay <= dt.timedelta(days=1):
+            raise ValueError("retry_delay must be between 10s and 1d")
+        return retry_delay
+
+    @field_validator("retries")
+    @classmethod
+    def _retries_in_range(cls, retries: int | str) -> int | str:
+        if isinstance(retries, int) and not 0 <= retries < UNLIMITED_RETRIES:
+            raise ValueError(f"retries must be 'unlimited' or between 0 and {UNLIMITED_RETRIES - 1}")
+        return retries
+
+    @model_validator(mode="after")
+    def _history_needs_a_start(self) -> ScheduleSpec:
+        if self.include_history and self.start_date is None:
+            raise ValueError("include_history needs start_date: the first day of history to export")
+        return self
+
+    @property
+    def airflow_retries(self) -> int:
+        return UNLIMITED_RETRIES if self.retries == "unlimited" else int(self.retries)
+
+
+class OneTimeSpec(_Model):
+    """The companion DAG that exports a chosen date range once (``export__<id>__one_time``)."""
+
+    enabled: bool = True
+    max_days_back: int = Field(default=365, ge=1, le=3_650)
+    concurrency: int = Field(default=4, ge=1, le=64)
+
 
 class ExportSpec(_Model):
     """One export: which events, from where, to which bucket, in which format, how often."""
@@ -226,11 +333,16 @@ class ExportSpec(_Model):
     destination: DestinationSpec
     layout: LayoutSpec = LayoutSpec()
     format: FormatSpec = FormatSpec()
-    window: WindowSpec
+    schedule: ScheduleSpec
+    one_time: OneTimeSpec = OneTimeSpec()
 
     @property
     def dag_id(self) -> str:
         return f"export__{self.export_id}"
+
+    @property
+    def one_time_dag_id(self) -> str:
+        return f"export__{self.export_id}__one_time"
 
     @property
     def spec_hash(self) -> str:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from airflow.sdk import DAG, BaseOperator
+from airflow.sdk import DAG, BaseOperator, Param
 from airflow.sdk.definitions.context import Context
+from airflow.sdk.exceptions import AirflowSkipException
 
-__all__ = ["DAG", "BaseOperator", "Context"]
+__all__ = ["DAG", "AirflowSkipException", "BaseOperator", "Context", "Param"]

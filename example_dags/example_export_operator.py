@@ -23,7 +23,7 @@ spec = ExportSpec.from_mapping(
             "file_template": "{{AccountID}}_part",
         },
         "format": {"type": "parquet", "parquet_compression": "zstd"},
-        "window": {"every": "24h", "timezone": "Europe/Berlin", "start_date": "2025-03-01"},
+        "schedule": {"every": "24h", "timezone": "Europe/Berlin", "start_date": "2025-03-01"},
     }
 )
 

@@ -55,7 +55,7 @@ class EventExportOperator(BaseOperator):
         self.instance_id = instance_id
 
     def execute(self, context: Context) -> dict[str, Any]:
-        timezone = self.spec.window.timezone
+        timezone = self.spec.schedule.timezone
         start, end = context.get("data_interval_start"), context.get("data_interval_end")
         if self.window_start is not None and self.window_end is not None:
             start, end = parse_moment(self.window_start, timezone), parse_moment(self.window_end, timezone)
@@ -65,7 +65,7 @@ class EventExportOperator(BaseOperator):
                 "asset-triggered run); schedule the DAG with the export's timetable or pass "
                 "window_start and window_end"
             )
-        grid = WindowGrid(self.spec.window.every, timezone)
+        grid = WindowGrid(self.spec.schedule.every, timezone)
         windows = grid.windows(start, end)
         instance_id = self.instance_id
         if instance_id is None:

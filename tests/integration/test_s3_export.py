@@ -40,7 +40,7 @@ def make_spec(lake: Path, **format_options: Any) -> ExportSpec:
             "destination": {"bucket": BUCKET, "prefix": "team/events", "encryption": {"type": "AES256"}},
             "layout": {"folders": ["data_type", "date"]},
             "format": {"type": "jsonl", **format_options},
-            "window": {"every": "8h", "start_date": "2025-03-01"},
+            "schedule": {"every": "8h", "start_date": "2025-03-01"},
         }
     )
 

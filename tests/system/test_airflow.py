@@ -57,8 +57,7 @@ def test_the_demo_dag_exports_one_day_through_airflow(s3: Any, lake: Path) -> No
     for path in sorted(lake.rglob("*.parquet")):
         s3.upload_file(str(path), "demo-event-lake", "events/" + path.relative_to(lake).as_posix())
     dag = dagbag(EXAMPLES).get_dag("export__demo_events")
-    run_after = pendulum.datetime(LAKE_DAY.year, LAKE_DAY.month, LAKE_DAY.day + 1, tz="UTC")
-    run = dag.test(logical_date=run_after)
+    run = dag.test(logical_date=pendulum.datetime(LAKE_DAY.year, LAKE_DAY.month, LAKE_DAY.day, tz="UTC"))
     assert str(run.state) in ("success", "DagRunState.SUCCESS")
     listed = s3.list_objects_v2(Bucket="demo-exports", Prefix="acme/product-events/_manifests/")["Contents"]
     manifest = json.loads(s3.get_object(Bucket="demo-exports", Key=listed[0]["Key"])["Body"].read())
@@ -80,7 +79,7 @@ def test_cli_validate_explains_errors(tmp_path: Path) -> None:
     bad.write_text(DEMO_SPEC_YAML.replace("every: 24h", "every: 7h"))
     assert "ok — DAG export__demo_events" in cli("validate", str(good)).stdout
     done = cli("validate", str(good), str(bad))
-    assert done.returncode == 1 and "window.every: '7h' is not a whole divisor of 24" in done.stderr
+    assert done.returncode == 1 and "schedule.every: '7h' is not a whole divisor of 24" in done.stderr
 
 
 def test_cli_run_exports_grid_windows_to_a_local_folder(tmp_path: Path, lake: Path) -> None:
@@ -89,7 +88,7 @@ def test_cli_run_exports_grid_windows_to_a_local_folder(tmp_path: Path, lake: Pa
         "export_id: local\naccount_id: dev\n"
         f"source: {{path: '{lake}'}}\n"
         f"destination: {{type: local, path: '{tmp_path / 'out'}'}}\n"
-        "format: {type: csv}\nwindow: {every: 12h, start_date: 2025-03-01}\n"
+        "format: {type: csv}\nschedule: {every: 12h, start_date: 2025-03-01}\n"
     )
     done = cli("run", "--spec", str(spec), "--start", "2025-03-01", "--end", "2025-03-02")
     assert done.returncode == 0, done.stderr

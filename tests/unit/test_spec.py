@@ -15,7 +15,7 @@ def valid(**changes: Any) -> dict[str, Any]:
         "account_id": "acme",
         "source": {"path": "/data/lake"},
         "destination": {"bucket": "my-bucket", "prefix": "/exports/acme/"},
-        "window": {"every": "4h", "timezone": "Europe/Berlin", "start_date": "2025-03-01"},
+        "schedule": {"every": "4h", "timezone": "Europe/Berlin", "start_date": "2025-03-01"},
     }
     spec.update(changes)
     return spec
@@ -32,7 +32,7 @@ def test_valid_spec_gets_defaults_and_normalised_prefix() -> None:
     assert spec.dag_id == "export__daily_events"
     assert spec.destination.type == "s3"
     assert spec.destination.prefix == "exports/acme"
-    assert spec.window.every == 4
+    assert spec.schedule.every == 4
     assert spec.format.type == "csv" and spec.format.outer_compression == "gzip"
     assert spec.format.extension == "csv.gz"
     assert spec.layout.resolved_folder_template == "events/{date}"
@@ -69,11 +69,14 @@ def test_parquet_compresses_inside_the_file_by_default() -> None:
         ({"destination": {"type": "ftp", "bucket": "b"}}, "destination: type 'ftp' is not known"),
         ({"export_id": "../etc"}, "export_id: '../etc' may only contain letters, digits, '-' and '_'"),
         (
-            {"window": {"every": "5h", "start_date": "2025-01-01"}},
-            "window.every: '5h' is not a whole divisor of 24",
+            {"schedule": {"every": "5h", "start_date": "2025-01-01"}},
+            "schedule.every: '5h' is not a whole divisor of 24",
         ),
-        ({"window": {"timezone": "Mars/Base", "start_date": "2025-01-01"}}, "unknown timezone 'Mars/Base'"),
-        ({"window": {"every": "24h"}}, "window.start_date: required key is missing"),
+        ({"schedule": {"timezone": "Mars/Base", "start_date": "2025-01-01"}}, "unknown timezone 'Mars/Base'"),
+        ({"schedule": {"every": "24h", "include_history": True}}, "include_history needs start_date"),
+        ({"schedule": "daily"}, "'daily' is not a schedule"),
+        ({"schedule": {"delay": "5"}}, "'5' is not a duration; write it with units"),
+        ({"schedule": {"retries": -1}}, "retries must be 'unlimited' or between 0"),
         ({"layout": {"folder_template": "a/{date}/b c"}}, "template 'a/{date}/b c' contains [' ']"),
         ({"layout": {"file_template": "x/{date}"}}, "contains ['/']"),
         ({"layout": {"file_template": "{{Nope}}"}}, "unknown variable '{{Nope}}'"),

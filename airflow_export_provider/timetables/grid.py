@@ -1,0 +1,168 @@
+"""Runs whose data interval is exactly one window of the export's midnight-aligned grid.
+
+Airflow's cron timetables either give zero-width intervals (``CronTriggerTimetable``) or
+follow cron's idea of local time across DST changes; neither knows the rule an export
+needs. This timetable asks :class:`~airflow_export_provider.windows.WindowGrid` for every
+boundary, so scheduled runs, backfills, manual triggers and the one-time DAG all cut time
+the same way.
+
+The rules (docs/schedules.md has the table of windows):
+
+* **Consecutive.** After a scheduled or backfilled run, the next window starts where the
+  previous one ended, whatever the time now: a paused export catches up in order when it
+  is unpaused, and no instant is skipped or exported twice.
+* **First run.** With no run yet, the first window starts at local midnight of today (or
+  at ``start_date`` if that is later) and ends at the first grid point after now: an
+  export created at 10:30 on a 4-hour grid exports 00:00-12:00 at 12:00.
+* **Delivery delay.** Each run starts ``delay`` after its window closes; the grid does not
+  move.
+* **Backfills** (``catchup`` restriction from Airflow's backfill) yield every grid window
+  whose start lies in the requested range.
+* **Manual runs** export the window containing the chosen logical date if it has closed,
+  otherwise the latest window that has.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pendulum
+from airflow.timetables.base import DagRunInfo, DataInterval, TimeRestriction, Timetable
+from airflow.utils.types import DagRunType
+from pendulum import DateTime
+
+from airflow_export_provider.exceptions import WindowError
+from airflow_export_provider.spec import describe_duration
+from airflow_export_provider.windows import Window, WindowGrid
+
+_ONE_MICROSECOND = dt.timedelta(microseconds=1)
+
+
+class GridWindowTimetable(Timetable):
+    """Every ``every_hours`` hours from local midnight in ``timezone``, ``delay`` after each window.
+
+    :param every_hours: a whole divisor of 24.
+    :param timezone: IANA zone whose wall clock the grid follows (DST included).
+    :param delay: how long after a window closes its run starts (delivery delay).
+    """
+
+    periodic = True
+    can_be_scheduled = True
+
+    def __init__(
+        self, every_hours: int, timezone: str = "UTC", delay: dt.timedelta = dt.timedelta(0)
+    ) -> None:
+        self.grid = WindowGrid(every_hours, timezone)
+        self.delay = delay
+
+    # -- identity ---------------------------------------------------------------------------
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, GridWindowTimetable):
+            return NotImplemented
+        return self.serialize() == other.serialize()
+
+    def __hash__(self) -> int:
+        return hash(tuple(sorted(self.serialize().items())))
+
+    def serialize(self) -> dict[str, Any]:
+        return {
+            "every_hours": self.grid.every_hours,
+            "timezone": self.grid.timezone,
+            "delay_seconds": int(self.delay.total_seconds()),
+        }
+
+    @classmethod
+    def deserialize(cls, data: dict[str, Any]) -> GridWindowTimetable:
+        return cls(data["every_hours"], data["timezone"], dt.timedelta(seconds=data.get("delay_seconds", 0)))
+
+    def validate(self) -> None:
+        if self.delay < dt.timedelta(0):
+            raise WindowError(f"the delivery delay cannot be negative, got {self.delay}")
+
+    @property
+    def summary(self) -> str:
+        return f"every {self.grid.every_hours}h from 00:00 {self.grid.timezone}"
+
+    @property
+    def description(self) -> str:  # type: ignore[override]  # a class attribute in the protocol
+        every = (
+            "every day at 00:00"
+            if self.grid.every_hours == 24
+            else f"every {self.grid.every_hours} hours from 00:00"
+        )
+        text = f"{every} {self.grid.timezone}"
+        if self.delay:
+            text += f", each window delivered {describe_duration(self.delay)} after it closes"
+        return text
+
+    # -- scheduling -------------------------------------------------------------------------
+
+    def next_dagrun_info(
+        self,
+        *,
+        last_automated_data_interval: DataInterval | None,
+        restriction: TimeRestriction,
+    ) -> DagRunInfo | None:
+        window = self.next_window(
+            last_end=last_automated_data_interval.end if last_automated_data_interval else None,
+            earliest=restriction.earliest,
+            catchup=restriction.catchup,
+            now=pendulum.now("UTC"),
+        )
+        if restriction.latest is not None and window.start > restriction.latest:
+            return None
+        return DagRunInfo(
+            run_after=window.end + self.delay, data_interval=DataInterval(window.start, window.end)
+        )
+
+    def next_window(
+        self, *, last_end: dt.datetime | None, earliest: dt.datetime | None, catchup: bool, now: DateTime
+    ) -> Window:
+        """The window of the next automated run; the clock is an argument so the rules are testable."""
+        lower = self.ceil(pendulum.instance(earliest)) if earliest is not None else None
+        if last_end is not None:
+            start = pendulum.instance(last_end)
+            if lower is not None and start < lower:
+                start = lower
+            return Window(start, self.grid.next_after(start))
+        if catchup:
+            if lower is None:
+                raise WindowError("a catch-up or backfill needs an earliest date to start from")
+            return Window(lower, self.grid.next_after(lower))
+        anchor = now - self.delay
+        local_day = anchor.in_timezone(self.grid.timezone).date()
+        today = self.grid.points_on(local_day)[0]
+        if lower is not None and lower > today:
+            return Window(lower, self.grid.next_after(lower))
+        return Window(today, self.grid.next_after(anchor))
+
+    def infer_manual_data_interval(self, *, run_after: DateTime) -> DataInterval:
+        window = self.manual_window(pendulum.instance(run_after), now=pendulum.now("UTC"))
+        return DataInterval(window.start, window.end)
+
+    def manual_window(self, moment: DateTime, *, now: DateTime) -> Window:
+        """The window containing ``moment`` if it has closed by ``now``, else the latest closed one."""
+        window = self.grid.window_containing(min(moment, now))
+        if window.end > now:
+            window = self.grid.window_containing(window.start - _ONE_MICROSECOND)
+        return window
+
+    def generate_run_id(
+        self, *, run_type: DagRunType, run_after: DateTime, data_interval: DataInterval | None, **extra: Any
+    ) -> str:
+        """Scheduled and backfill runs are named by their window start, which is unique per DAG.
+
+        The default names runs after ``run_after``, which with a delivery delay is not a
+        time that appears in any file or manifest.
+        """
+        if run_type in (DagRunType.SCHEDULED, DagRunType.BACKFILL_JOB) and data_interval is not None:
+            return run_type.generate_run_id(suffix=pendulum.instance(data_interval.start).isoformat())
+        return super().generate_run_id(
+            run_type=run_type, run_after=run_after, data_interval=data_interval, **extra
+        )
+
+    def ceil(self, moment: DateTime) -> DateTime:
+        """The earliest grid point at or after ``moment``."""
+        return moment if self.grid.is_point(moment) else self.grid.next_after(moment)
