@@ -27,7 +27,7 @@ def _validate(args: argparse.Namespace) -> int:
             failed += 1
             print(error, file=sys.stderr)
             continue
-        print(f"{path}: ok — DAG {spec.dag_id}, every {spec.schedule.every}h ({spec.schedule.timezone}), "
+        print(f"{path}: ok — DAG {spec.dag_id}, {spec.schedule.description}, "
               f"{spec.format.type}.{spec.format.outer_compression}, spec hash {spec.spec_hash}")  # fmt: skip
     return 1 if failed else 0
 

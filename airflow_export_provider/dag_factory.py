@@ -183,7 +183,7 @@ def _doc(spec: ExportSpec) -> str:
         f"- source: `{spec.source.path}` ({spec.source.file_format})\n"
         f"- destination: `{_destination_label(spec)}`\n"
         f"- format: {spec.format.type}, compression {spec.format.outer_compression}\n"
-        f"- schedule: {export_timetable(spec).description}; retries: {spec.schedule.retries}, "
+        f"- schedule: {spec.schedule.description}; retries: {spec.schedule.retries}, "
         f"every {describe_duration(spec.schedule.retry_delay)}\n"
         f"- spec hash: `{spec.spec_hash}`\n"
     )

@@ -229,6 +229,14 @@ def describe_duration(duration: dt.timedelta) -> str:
     return text
 
 
+def describe_schedule(every_hours: int, timezone: str, delay: dt.timedelta) -> str:
+    every = "every day at 00:00" if every_hours == 24 else f"every {every_hours} hours from 00:00"
+    text = f"{every} {timezone}"
+    if delay:
+        text += f", each window delivered {describe_duration(delay)} after it closes"
+    return text
+
+
 Duration = Annotated[dt.timedelta, BeforeValidator(parse_duration)]
 
 
@@ -309,6 +317,11 @@ class ScheduleSpec(_Model):
         if self.include_history and self.start_date is None:
             raise ValueError("include_history needs start_date: the first day of history to export")
         return self
+
+    @property
+    def description(self) -> str:
+        """How the Airflow UI and ``validate`` describe the schedule, e.g. "every 4 hours from 00:00 UTC"."""
+        return describe_schedule(self.every, self.timezone, self.delay)
 
     @property
     def airflow_retries(self) -> int:

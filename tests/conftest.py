@@ -77,3 +77,18 @@ def airflow_db() -> Path:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return _HOME
+
+
+@pytest.fixture(scope="session")
+def lake3(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three days of sample events, for one-time exports and backfills over several windows."""
+    root = tmp_path_factory.mktemp("lake3")
+    write_lake(root, LAKE_DAY, 3, 4_000, seed=3)
+    return root
+
+
+def upload_lake(s3: Any, lake: Path, bucket: str = "demo-event-lake", prefix: str = "events/") -> None:
+    """Put a lake where the example exports read it (``s3://demo-event-lake/events``)."""
+    s3.create_bucket(Bucket=bucket)
+    for path in sorted(lake.rglob("*.parquet")):
+        s3.upload_file(str(path), bucket, prefix + path.relative_to(lake).as_posix())

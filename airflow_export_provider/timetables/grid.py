@@ -33,7 +33,7 @@ from airflow.utils.types import DagRunType
 from pendulum import DateTime
 
 from airflow_export_provider.exceptions import WindowError
-from airflow_export_provider.spec import describe_duration
+from airflow_export_provider.spec import describe_schedule
 from airflow_export_provider.windows import Window, WindowGrid
 
 _ONE_MICROSECOND = dt.timedelta(microseconds=1)
@@ -87,15 +87,7 @@ class GridWindowTimetable(Timetable):
 
     @property
     def description(self) -> str:  # type: ignore[override]  # a class attribute in the protocol
-        every = (
-            "every day at 00:00"
-            if self.grid.every_hours == 24
-            else f"every {self.grid.every_hours} hours from 00:00"
-        )
-        text = f"{every} {self.grid.timezone}"
-        if self.delay:
-            text += f", each window delivered {describe_duration(self.delay)} after it closes"
-        return text
+        return describe_schedule(self.grid.every_hours, self.grid.timezone, self.delay)
 
     # -- scheduling -------------------------------------------------------------------------
 

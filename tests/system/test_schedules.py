@@ -1,0 +1,98 @@
+"""Schedules through Airflow itself: the one-time DAG over a range, history and manual runs.
+
+The scheduler and backfill behaviour against a running Airflow is in test_live_airflow.py.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import pendulum
+import pytest
+
+from tests.conftest import REPO, upload_lake
+from tests.reference import expected_records, sort_key
+
+pytestmark = [pytest.mark.system, pytest.mark.usefixtures("airflow_db")]
+EXAMPLES = REPO / "example_dags"
+BERLIN_MANIFESTS = "acme/berlin-web/_manifests/berlin_web_events/"
+
+
+def example_dag(dag_id: str) -> Any:
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(EXAMPLES))
+    assert bag.import_errors == {}
+    return bag.get_dag(dag_id)
+
+
+def manifests(s3: Any, prefix: str) -> list[dict[str, Any]]:
+    listed = s3.list_objects_v2(Bucket="demo-exports", Prefix=prefix).get("Contents", [])
+    found = [json.loads(s3.get_object(Bucket="demo-exports", Key=o["Key"])["Body"].read()) for o in listed]
+    return sorted(found, key=lambda m: m["window"]["start"])
+
+
+def exported_records(s3: Any, manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    records = []
+    for entry in manifest["files"]:
+        data = gzip.decompress(s3.get_object(Bucket="demo-exports", Key=entry["key"])["Body"].read())
+        lines = data.decode().splitlines()
+        assert len(lines) == entry["records"]
+        records.extend(json.loads(line) for line in lines)
+    return sorted(records, key=sort_key)
+
+
+def test_the_one_time_dag_exports_a_three_day_range_and_every_window_reconciles(s3: Any, lake3: Path) -> None:
+    upload_lake(s3, lake3)
+    s3.create_bucket(Bucket="demo-exports")
+    dag = example_dag("export__berlin_web_events__one_time")
+    run = dag.test(run_conf={"start": "2025-03-01", "end": "2025-03-03"})
+    assert str(run.state) in ("success", "DagRunState.SUCCESS")
+
+    found = manifests(s3, BERLIN_MANIFESTS)
+    zone = "Europe/Berlin"
+    expected_windows = [
+        (
+            pendulum.datetime(2025, 3, day, hour, tz=zone),
+            pendulum.datetime(2025, 3, day, hour, tz=zone).add(hours=8),
+        )
+        for day in (1, 2, 3)
+        for hour in (0, 8, 16)
+    ]
+    assert [(m["window"]["start"], m["window"]["end"]) for m in found] == [
+        (start.in_timezone("UTC").isoformat(), end.in_timezone("UTC").isoformat())
+        for start, end in expected_windows
+    ]
+    total = 0
+    for manifest, (start, end) in zip(found, expected_windows, strict=True):
+        expected = expected_records(lake3, start, end)
+        assert exported_records(s3, manifest) == expected, manifest["window"]
+        assert manifest["totals"]["records"] == len(expected)
+        total += len(expected)
+    assert total == len(expected_records(lake3, expected_windows[0][0], expected_windows[-1][1]))
+    assert total > 10_000
+
+
+def test_a_one_time_range_that_is_too_old_fails_with_the_reason(s3: Any) -> None:
+    dag = example_dag("export__demo_events__one_time")
+    run = dag.test(run_conf={"start": "2001-01-01", "end": "2001-01-02"})
+    assert "failed" in str(run.state).lower()
+    assert not s3.list_buckets()["Buckets"]
+
+
+def test_a_manual_run_of_the_recurring_dag_exports_the_chosen_day_and_leaves_history_alone(
+    s3: Any, lake3: Path
+) -> None:
+    upload_lake(s3, lake3)
+    s3.create_bucket(Bucket="demo-exports")
+    dag = example_dag("export__berlin_web_events")
+    assert {task.task_id for task in dag.tasks} == {"export_window", "start_history"}
+    run = dag.test(logical_date=pendulum.datetime(2025, 3, 2, 9, tz="Europe/Berlin"))
+    states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+    assert "success" in states["export_window"] and "skipped" in states["start_history"]
+    [manifest] = manifests(s3, BERLIN_MANIFESTS)
+    assert manifest["window"]["start"] == "2025-03-02T07:00:00+00:00"
+    assert manifest["window"]["end"] == "2025-03-02T15:00:00+00:00"
