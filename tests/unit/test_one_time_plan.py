@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pendulum
@@ -45,7 +46,7 @@ def test_dates_are_whole_local_days_and_the_end_day_is_included() -> None:
 def test_chunks_tile_the_range_on_the_grid_without_gaps() -> None:
     chunks = plan_range(spec(), "2025-03-08", "2025-03-20", now=NOW)
     grid = WindowGrid(8, "Europe/Berlin")
-    for earlier, later in zip(chunks, chunks[1:], strict=False):
+    for earlier, later in itertools.pairwise(chunks):
         assert earlier["window_end"] == later["window_start"]
     for chunk in chunks:
         assert grid.windows(parse_moment(chunk["window_start"]), parse_moment(chunk["window_end"]))

@@ -7,6 +7,7 @@ WindowGrid: local wall-clock readings and UTC offsets straight from the tz datab
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import pendulum
 import pytest
@@ -190,7 +191,7 @@ def test_windows_are_consecutive_on_the_local_grid_and_never_overlap(
     first = Window(info.data_interval.start, info.data_interval.end)
     assert first.start >= moment and first.start - moment <= dt.timedelta(hours=every) + HOUR
     windows = following(timetable, first, 30)
-    for earlier, later in zip(windows, windows[1:], strict=False):
+    for earlier, later in itertools.pairwise(windows):
         assert earlier.end == later.start
     for window in windows:
         assert on_local_grid(window.start, zone, every) and on_local_grid(window.end, zone, every)
