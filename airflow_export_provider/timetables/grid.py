@@ -17,7 +17,11 @@ The rules (docs/schedules.md has the table of windows):
 * **Delivery delay.** Each run starts ``delay`` after its window closes; the grid does not
   move.
 * **Backfills** (``catchup`` restriction from Airflow's backfill) yield every grid window
-  whose start lies in the requested range.
+  whose start lies in the requested range. A backfill never *starts* the schedule: until
+  the export has had a scheduled run, the first-run rule applies even after backfills
+  (Airflow would otherwise continue from the newest backfilled window and catch up from
+  there to now). Once scheduled runs exist, a backfill newer than all of them is
+  continued from, as Airflow does, so pause, backfill and unpause never export twice.
 * **Manual runs** export the window containing the chosen logical date if it has closed,
   otherwise the latest window that has.
 """
@@ -25,7 +29,7 @@ The rules (docs/schedules.md has the table of windows):
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pendulum
 from airflow.timetables.base import DagRunInfo, DataInterval, TimeRestriction, Timetable
@@ -36,7 +40,14 @@ from airflow_export_provider.exceptions import WindowError
 from airflow_export_provider.spec import describe_schedule
 from airflow_export_provider.windows import Window, WindowGrid
 
+if TYPE_CHECKING:
+    from airflow.models.dagrun import DagRun
+
 _ONE_MICROSECOND = dt.timedelta(microseconds=1)
+
+
+class _BackfillBeforeFirstScheduledRun(DagRunInfo):
+    """The newest automated run is a backfill and the export has never run on its own."""
 
 
 class GridWindowTimetable(Timetable):
@@ -97,12 +108,35 @@ class GridWindowTimetable(Timetable):
         last_automated_data_interval: DataInterval | None,
         restriction: TimeRestriction,
     ) -> DagRunInfo | None:
+        return self._next(last_automated_data_interval, restriction, after_backfill_only=False)
+
+    def next_dagrun_info_v2(
+        self, *, last_dagrun_info: DagRunInfo | None, restriction: TimeRestriction
+    ) -> DagRunInfo | None:
+        interval = last_dagrun_info.data_interval if last_dagrun_info else None
+        after_backfill_only = isinstance(last_dagrun_info, _BackfillBeforeFirstScheduledRun)
+        return self._next(interval, restriction, after_backfill_only=after_backfill_only)
+
+    def run_info_from_dag_run(self, *, dag_run: DagRun) -> DagRunInfo:
+        """Mark a backfill reference run when the export has no scheduled run yet (see module doc)."""
+        info = super().run_info_from_dag_run(dag_run=dag_run)
+        if dag_run.run_type != DagRunType.BACKFILL_JOB or _has_scheduled_runs(dag_run):
+            return info
+        return _BackfillBeforeFirstScheduledRun(*info)
+
+    def _next(
+        self, last: DataInterval | None, restriction: TimeRestriction, *, after_backfill_only: bool
+    ) -> DagRunInfo | None:
+        now = pendulum.now("UTC")
         window = self.next_window(
-            last_end=last_automated_data_interval.end if last_automated_data_interval else None,
+            last_end=None if after_backfill_only else (last.end if last else None),
             earliest=restriction.earliest,
             catchup=restriction.catchup,
-            now=pendulum.now("UTC"),
+            now=now,
         )
+        if after_backfill_only and last is not None and last.end > window.start:
+            backfill_end = pendulum.instance(last.end)
+            window = Window(backfill_end, max(window.end, self.grid.next_after(backfill_end)))
         if restriction.latest is not None and window.start > restriction.latest:
             return None
         return DagRunInfo(
@@ -158,3 +192,20 @@ class GridWindowTimetable(Timetable):
     def ceil(self, moment: DateTime) -> DateTime:
         """The earliest grid point at or after ``moment``."""
         return moment if self.grid.is_point(moment) else self.grid.next_after(moment)
+
+
+def _has_scheduled_runs(dag_run: DagRun) -> bool:
+    """Whether the DAG of ``dag_run`` has any scheduled run (asked in the scheduler's own session)."""
+    from airflow.models.dagrun import DagRun as DagRunModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import object_session
+
+    query = select(func.count()).where(
+        DagRunModel.dag_id == dag_run.dag_id, DagRunModel.run_type == DagRunType.SCHEDULED
+    )
+    session = object_session(dag_run)
+    if session is not None:
+        return bool(session.scalar(query))
+    with create_session() as own_session:
+        return bool(own_session.scalar(query))

@@ -13,7 +13,7 @@ import pendulum
 import pytest
 from airflow.serialization.decoders import decode_timetable
 from airflow.serialization.encoders import encode_timetable
-from airflow.timetables.base import DataInterval, TimeRestriction
+from airflow.timetables.base import DagRunInfo, DataInterval, TimeRestriction
 from airflow.utils.types import DagRunType
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -226,3 +226,22 @@ def test_manual_runs_only_export_closed_windows(
         assert window == containing
     else:
         assert window.end == timetable.grid.floor(now) and window.end <= now
+
+
+def test_a_backfill_does_not_start_the_schedule_of_an_export_that_never_ran() -> None:
+    from airflow_export_provider.timetables.grid import _BackfillBeforeFirstScheduledRun
+
+    timetable = GridWindowTimetable(12, "UTC")
+    old_backfill = DataInterval(utc(2025, 3, 2, 12), utc(2025, 3, 3))
+    restriction = TimeRestriction(earliest=None, latest=None, catchup=False)
+    marked = _BackfillBeforeFirstScheduledRun(run_after=old_backfill.end, data_interval=old_backfill)
+    info = timetable.next_dagrun_info_v2(last_dagrun_info=marked, restriction=restriction)
+    assert info is not None and info.data_interval is not None
+    now = pendulum.now("UTC")
+    assert info.data_interval.start == pendulum.datetime(now.year, now.month, now.day, tz="UTC")
+    # once the export has run on its own, the newest automated run is simply continued
+    plain = timetable.next_dagrun_info_v2(
+        last_dagrun_info=DagRunInfo(run_after=old_backfill.end, data_interval=old_backfill),
+        restriction=restriction,
+    )
+    assert plain is not None and plain.data_interval == DataInterval(utc(2025, 3, 3), utc(2025, 3, 3, 12))

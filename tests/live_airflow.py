@@ -1,0 +1,170 @@
+"""A real Airflow for system tests: scheduler, DAG processor, triggerer and API server on loopback.
+
+Each part is a child process in its own session, wrapped in ``timeout`` so it cannot
+outlive a killed test run, and stopped by PID. The metadata DB is a SQLite file in a
+temp Airflow home separate from the rest of the test session; logs of every part stay
+in that home and are printed when a wait fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from airflow_export_provider.loopback_s3 import free_port
+
+PARTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+LIFETIME_SECONDS = 1500
+USER = "admin"
+
+
+@dataclass
+class LiveAirflow:
+    home: Path
+    base_url: str
+    env: dict[str, str]
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    _token: str | None = None
+
+    # -- REST API ---------------------------------------------------------------------------
+
+    @property
+    def password(self) -> str:
+        passwords = json.loads((self.home / "passwords.json").read_text())
+        return str(passwords[USER])
+
+    def token(self) -> str:
+        if self._token is None:
+            reply = self.request(
+                "POST", "/auth/token", {"username": USER, "password": self.password}, auth=False
+            )
+            self._token = str(reply["access_token"])
+        return self._token
+
+    def request(self, method: str, path: str, body: Any = None, *, auth: bool = True) -> Any:
+        headers = {"Content-Type": "application/json"}
+        if auth:
+            headers["Authorization"] = f"Bearer {self.token()}"
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.base_url + path, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                text = response.read().decode()
+        except urllib.error.HTTPError as error:
+            raise AssertionError(f"{method} {path} -> {error.code}: {error.read().decode()[:2000]}") from None
+        return json.loads(text) if text else None
+
+    def wait_for(self, what: str, condition: Any, timeout: float = 300, every: float = 2) -> Any:
+        """Poll ``condition()`` until it returns something truthy; on timeout show the logs."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            result = condition()
+            if result:
+                return result
+            for name, process in self.processes.items():
+                if process.poll() is not None:
+                    raise AssertionError(f"airflow {name} exited ({process.returncode}):\n{self.logs(name)}")
+            time.sleep(every)
+        raise AssertionError(f"timed out waiting for {what}\n" + "\n".join(self.logs(p) for p in PARTS))
+
+    def logs(self, part: str, tail: int = 4000) -> str:
+        path = self.home / f"{part}.log"
+        text = path.read_text(errors="replace") if path.exists() else ""
+        return f"--- {part} ---\n{text[-tail:]}"
+
+    def dag_runs(self, dag_id: str) -> list[dict[str, Any]]:
+        reply = self.request("GET", f"/api/v2/dags/{dag_id}/dagRuns?limit=100&order_by=logical_date")
+        return list(reply["dag_runs"])
+
+    def wait_for_dag(self, dag_id: str) -> dict[str, Any]:
+        def parsed() -> Any:
+            with contextlib.suppress(AssertionError):
+                return self.request("GET", f"/api/v2/dags/{dag_id}")
+            return None
+
+        return dict(self.wait_for(f"DAG {dag_id} to be parsed", parsed, timeout=180))
+
+
+def airflow_env(home: Path, dags_folder: Path, port: int, extra: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__")}
+    env.update(
+        {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": "4",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__PORT": str(port),
+            "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
+            "AIRFLOW__API__WORKERS": "1",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+            "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": "60",
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "5",
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+            "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+@contextlib.contextmanager
+def live_airflow(home: Path, dags_folder: Path, extra_env: dict[str, str]) -> Iterator[LiveAirflow]:
+    """Migrate a fresh metadata DB, start every part, wait for health; stop everything by PID."""
+    home.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    env = airflow_env(home, dags_folder, port, extra_env)
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    migrated = subprocess.run([airflow, "db", "migrate"], env=env, capture_output=True, text=True)
+    if migrated.returncode:
+        raise RuntimeError(f"airflow db migrate failed:\n{migrated.stderr[-3000:]}")
+    live = LiveAirflow(home=home, base_url=f"http://127.0.0.1:{port}", env=env)
+    try:
+        for part in PARTS:
+            command = [airflow, part]
+            if shutil.which("timeout"):
+                command = ["timeout", "--signal=TERM", str(LIFETIME_SECONDS), *command]
+            with (home / f"{part}.log").open("wb") as log:
+                live.processes[part] = subprocess.Popen(
+                    command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                )
+        live.wait_for("the API server to answer", lambda: _healthy(live), timeout=120, every=1)
+        yield live
+    finally:
+        for process in live.processes.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in live.processes.values():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def _healthy(live: LiveAirflow) -> bool:
+    try:
+        with urllib.request.urlopen(live.base_url + "/api/v2/monitor/health", timeout=2) as response:
+            health = json.loads(response.read())
+    except OSError:
+        return False
+    return bool(health.get("metadatabase", {}).get("status") == "healthy")
