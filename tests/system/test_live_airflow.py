@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import secrets
 import shutil
 import urllib.request
@@ -164,3 +165,64 @@ def test_backfills_from_the_rest_api_export_exactly_the_grid_windows_once(
     next_start = pendulum.parse(dag["next_dagrun_data_interval_start"])
     assert next_start >= pendulum.now("UTC").start_of("day").subtract(days=1)
     assert dag["timetable_description"] == "every 12 hours from 00:00 UTC"
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", REPO / ".test-artifacts"))
+
+
+def test_a_backfill_started_from_the_airflow_ui_exports_its_window(
+    airflow: LiveAirflow, s3_server: LoopbackS3, lake3: Path
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM.exists(), "Chromium is missing: .ci/test.sh installs the Debian package 'chromium'"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    before = {b["id"] for b in airflow.request("GET", f"/api/v2/backfills?dag_id={DAG_ID}")["backfills"]}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-dev-shm-usage"],
+        )  # fmt: skip
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000}, timezone_id="UTC")
+            page.goto(airflow.base_url + "/")
+            page.fill("input[name=username]", "admin")
+            page.fill("input[name=password]", airflow.password)
+            page.click("button[type=submit]")
+            page.wait_for_load_state("networkidle")
+            page.goto(f"{airflow.base_url}/dags/{DAG_ID}")
+            page.get_by_role("button", name="Trigger").first.click()
+            page.get_by_text("Backfill", exact=True).first.click()
+            dialog = page.locator("[role=dialog]:has-text('Run Backfill')").last
+            for index in (0, 1):  # From and To: the one 12:00 window of 3 March
+                dialog.locator("[data-testid=datetime-input]").nth(index).click()
+                picker = page.locator("[data-scope=popover][data-part=content][data-state=open]").last
+                picker.locator("input[placeholder='YYYY/MM/DD']").fill("2025/03/03")
+                picker.locator("input[placeholder='HH:mm']").fill("12:00")
+                picker.locator("input[placeholder='HH:mm']").press("Enter")
+                if picker.is_visible():
+                    page.keyboard.press("Escape")
+            dialog.get_by_text("1 run will be triggered").wait_for()
+            page.screenshot(path=str(ARTIFACTS / "backfill-dialog.png"))
+            dialog.get_by_role("button", name="Run Backfill").click()
+            dialog.wait_for(state="hidden")
+            page.screenshot(path=str(ARTIFACTS / "after-backfill.png"))
+        finally:
+            browser.close()
+
+    def created() -> Any:
+        backfills = airflow.request("GET", f"/api/v2/backfills?dag_id={DAG_ID}")["backfills"]
+        new = [b for b in backfills if b["id"] not in before]
+        return new[0] if new and new[0].get("completed_at") else None
+
+    done = airflow.wait_for("the backfill started in the UI", created, timeout=300)
+    assert pendulum.parse(done["from_date"]) == pendulum.datetime(2025, 3, 3, 12)
+    s3: Any = s3_server.client()
+    found = manifests(s3, bucket(s3))
+    window = window_starts((3, 12))[0]
+    assert window in found
+    assert reconcile(s3, lake3, {window: found[window]}) == len(
+        expected_records(lake3, pendulum.datetime(2025, 3, 3, 12), pendulum.datetime(2025, 3, 4))
+    )
