@@ -160,6 +160,9 @@ class StartHistoryOperator(TriggerDagRunOperator):
         first_window_start = context["data_interval_start"]
         if first_window_start is None:
             raise WindowError("a scheduled export run must have a data interval")
-        self.conf = {"start": self.history_start, "end": pendulum.instance(first_window_start).isoformat()}
+        self.conf = {
+            "start": self.history_start,
+            "end": pendulum.instance(first_window_start).in_timezone("UTC").isoformat(),
+        }
         self.log.info("starting the history export of [%s, %s) once", self.conf["start"], self.conf["end"])
         super().execute(context)

@@ -96,3 +96,39 @@ def test_a_manual_run_of_the_recurring_dag_exports_the_chosen_day_and_leaves_his
     [manifest] = manifests(s3, BERLIN_MANIFESTS)
     assert manifest["window"]["start"] == "2025-03-02T07:00:00+00:00"
     assert manifest["window"]["end"] == "2025-03-02T15:00:00+00:00"
+
+
+def test_the_first_scheduled_run_starts_history_once_up_to_its_own_window() -> None:
+    from types import SimpleNamespace
+
+    from airflow.providers.common.compat.sdk import DagRunTriggerException
+
+    dag = example_dag("export__berlin_web_events")
+    task = dag.get_task("start_history")
+    first_window = pendulum.datetime(2026, 11, 23, tz="Europe/Berlin")
+    context: Any = {"dag_run": SimpleNamespace(run_type="scheduled"), "data_interval_start": first_window}
+    with pytest.raises(DagRunTriggerException) as raised:
+        task.execute(context)
+    trigger = raised.value
+    assert trigger.trigger_dag_id == "export__berlin_web_events__one_time"
+    assert trigger.dag_run_id == "history"  # a second attempt finds the id taken ...
+    assert trigger.skip_when_already_exists  # ... and is skipped: history runs once
+    assert trigger.conf == {"start": "2025-03-01", "end": "2026-11-22T23:00:00+00:00"}
+    assert trigger.logical_date is None and not trigger.wait_for_completion
+
+
+def test_dags_carry_the_schedule_retry_policy_and_the_date_pickers() -> None:
+    from airflow_export_provider.spec import UNLIMITED_RETRIES
+
+    recurring = example_dag("export__berlin_web_events")
+    export = recurring.get_task("export_window")
+    assert recurring.max_active_runs == 1 and not recurring.catchup
+    assert export.retries == UNLIMITED_RETRIES and export.retry_delay.total_seconds() == 300
+    assert recurring.timetable.description == (
+        "every 8 hours from 00:00 Europe/Berlin, each window delivered 30m after it closes"
+    )
+    one_time = example_dag("export__berlin_web_events__one_time")
+    schema = {name: param.schema for name, param in one_time.params.items()}
+    assert schema["start"]["format"] == schema["end"]["format"] == "date"
+    assert one_time.max_active_runs == 1 and one_time.is_paused_upon_creation is False
+    assert one_time.get_task("export_windows").max_active_tis_per_dagrun == 2
