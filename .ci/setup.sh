@@ -13,3 +13,7 @@ if [ ! -x .venv/bin/uv ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check uv 2>&1 | grep -v "is ignored" || true
 fi
 .venv/bin/uv pip install --quiet -p .venv/bin/python -c .ci/constraints.txt -e '.[dev]'
+# setuptools leaves <name>.egg-info in the source tree; with the repository as the working
+# directory Python then sees the package twice and Airflow warns that the plugin is
+# registered twice. The editable install's own metadata lives in .venv.
+rm -rf ./*.egg-info

@@ -1,6 +1,10 @@
 """Provider metadata read by Airflow's ProvidersManager (entry point ``apache_airflow_provider``).
 
 Kept free of heavy imports: Airflow calls it while it is still loading its configuration.
+The plugin (timetable registration) is not listed here but shipped as an ``airflow.plugins``
+entry point, which every process loads; listed in both, Airflow with
+``lazy_discover_providers=False`` would load it twice and report an "already registered"
+plugin import error.
 """
 
 from __future__ import annotations
@@ -26,12 +30,15 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "operators": [
-            {"integration-name": INTEGRATION, "python-modules": ["airflow_export_provider.operators.export"]}
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": [
+                    "airflow_export_provider.operators.export",
+                    "airflow_export_provider.operators.one_time",
+                ],
+            }
         ],
         "hooks": [
             {"integration-name": INTEGRATION, "python-modules": ["airflow_export_provider.hooks.lake"]}
-        ],
-        "plugins": [
-            {"name": "export_provider", "plugin-class": "airflow_export_provider.plugin.ExportProviderPlugin"}
         ],
     }
