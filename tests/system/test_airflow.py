@@ -105,3 +105,16 @@ def test_the_provider_is_listed_by_airflow() -> None:
         [airflow, "providers", "list"], capture_output=True, text=True, env=os.environ.copy()
     )
     assert "airflow-export-provider" in done.stdout, done.stderr[-2000:]
+
+
+def test_the_timetable_is_registered_once_for_every_airflow_process() -> None:
+    from airflow import plugins_manager
+    from airflow.serialization.helpers import find_registered_custom_timetable
+
+    from airflow_export_provider.timetables import GridWindowTimetable
+
+    plugins, errors = plugins_manager._get_plugins()
+    assert errors == {}
+    assert [p.name for p in plugins].count("export_provider") == 1
+    path = "airflow_export_provider.timetables.grid.GridWindowTimetable"
+    assert find_registered_custom_timetable(path) is GridWindowTimetable
