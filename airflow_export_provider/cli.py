@@ -47,13 +47,11 @@ def _run(args: argparse.Namespace) -> int:
     from airflow_export_provider.export import export_window
     from airflow_export_provider.sources import source_for
     from airflow_export_provider.spec import ExportSpec
-    from airflow_export_provider.windows import WindowGrid, parse_moment
+    from airflow_export_provider.windows import parse_moment
 
     spec = ExportSpec.from_yaml(args.spec)
     zone = spec.schedule.timezone
-    windows = WindowGrid(spec.schedule.every, zone).windows(
-        parse_moment(args.start, zone), parse_moment(args.end, zone)
-    )
+    windows = spec.schedule.grid.windows(parse_moment(args.start, zone), parse_moment(args.end, zone))
     source, destination = source_for(spec.source), destination_for(spec.destination)
     log = logging.getLogger("airflow_export_provider.cli")
     for window in windows:

@@ -37,6 +37,7 @@ from pydantic import (
 
 from airflow_export_provider.exceptions import ExportSpecError
 from airflow_export_provider.layout import FOLDER_PRESETS, parse_template
+from airflow_export_provider.windows import WindowGrid
 
 SAFE_ID = r"^[A-Za-z0-9_-]{1,64}$"
 # S3 bucket naming rules (general purpose buckets), simplified to what AWS accepts.
@@ -317,6 +318,10 @@ class ScheduleSpec(_Model):
         if self.include_history and self.start_date is None:
             raise ValueError("include_history needs start_date: the first day of history to export")
         return self
+
+    @property
+    def grid(self) -> WindowGrid:
+        return WindowGrid(self.every, self.timezone)
 
     @property
     def description(self) -> str:

@@ -82,8 +82,22 @@ class WindowGrid:
         """The earliest grid point strictly after ``moment``."""
         return min(point for point in self._points_around(moment) if point > moment)
 
+    def ceil(self, moment: DateTime) -> DateTime:
+        """The earliest grid point at or after ``moment``."""
+        return moment if self.is_point(moment) else self.next_after(moment)
+
     def is_point(self, moment: DateTime) -> bool:
         return self.floor(moment) == moment
+
+    def require_point(self, moment: DateTime, name: str) -> DateTime:
+        """``moment`` itself if it is a grid point; otherwise an error naming the nearest one."""
+        if not self.is_point(moment):
+            raise WindowError(
+                f"window {name} {moment.isoformat()} is not on the export's grid "
+                f"(every {self.every_hours}h from midnight {self.timezone}); "
+                f"nearest grid point before it is {self.floor(moment).isoformat()}"
+            )
+        return moment
 
     def window_containing(self, moment: DateTime) -> Window:
         start = self.floor(moment)
@@ -91,13 +105,8 @@ class WindowGrid:
 
     def windows(self, start: DateTime, end: DateTime) -> list[Window]:
         """Split ``[start, end)`` into grid windows; both ends must be grid points."""
-        for name, moment in (("start", start), ("end", end)):
-            if not self.is_point(moment):
-                raise WindowError(
-                    f"window {name} {moment.isoformat()} is not on the export's grid "
-                    f"(every {self.every_hours}h from midnight {self.timezone}); "
-                    f"nearest grid point before it is {self.floor(moment).isoformat()}"
-                )
+        self.require_point(start, "start")
+        self.require_point(end, "end")
         if end <= start:
             raise WindowError(f"window end {end.isoformat()} must be after its start {start.isoformat()}")
         windows = []

@@ -11,7 +11,7 @@ from airflow_export_provider.export import export_window
 from airflow_export_provider.sources import source_for
 from airflow_export_provider.spec import ExportSpec
 from airflow_export_provider.version_compat import BaseOperator, Context
-from airflow_export_provider.windows import WindowGrid, parse_moment
+from airflow_export_provider.windows import parse_moment
 
 
 class EventExportOperator(BaseOperator):
@@ -65,8 +65,7 @@ class EventExportOperator(BaseOperator):
                 "asset-triggered run); schedule the DAG with the export's timetable or pass "
                 "window_start and window_end"
             )
-        grid = WindowGrid(self.spec.schedule.every, timezone)
-        windows = grid.windows(start, end)
+        windows = self.spec.schedule.grid.windows(start, end)
         instance_id = self.instance_id
         if instance_id is None:
             map_index = getattr(context.get("ti"), "map_index", -1)

@@ -51,7 +51,7 @@ class PlanWindowsOperator(BaseOperator):
 
     def execute(self, context: Context) -> list[dict[str, str]]:
         chunks = plan_range(self.spec, self.start, self.end, now=pendulum.now("UTC"))
-        grid = WindowGrid(self.spec.schedule.every, self.spec.schedule.timezone)
+        grid = self.spec.schedule.grid
         first, last = parse_moment(chunks[0]["window_start"]), parse_moment(chunks[-1]["window_end"])
         self.log.info(
             "one-time export %s: [%s, %s) is %d grid windows of %dh, run as %d tasks, %d at a time",
@@ -70,12 +70,11 @@ def plan_range(
     spec: ExportSpec, start: str | None, end: str | None, *, now: DateTime
 ) -> list[dict[str, str]]:
     """The chunks of grid windows covering ``start``..``end``; the clock is an argument for tests."""
-    zone = spec.schedule.timezone
-    grid = WindowGrid(spec.schedule.every, zone)
+    zone, grid = spec.schedule.timezone, spec.schedule.grid
     if not start or not end:
         raise WindowError("choose both a start and an end for the one-time export")
-    begin = _bound(grid, start, zone, inclusive_day=False)
-    finish = _bound(grid, end, zone, inclusive_day=True)
+    begin = _bound(grid, start, "start", inclusive_day=False)
+    finish = _bound(grid, end, "end", inclusive_day=True)
     if finish <= begin:
         raise WindowError(f"the end ({end}) must be after the start ({start})")
     oldest = grid.points_on(now.in_timezone(zone).date() - dt.timedelta(days=spec.one_time.max_days_back))[0]
@@ -103,19 +102,14 @@ def plan_range(
     return chunks
 
 
-def _bound(grid: WindowGrid, text: str, zone: str, *, inclusive_day: bool) -> DateTime:
+def _bound(grid: WindowGrid, text: str, name: str, *, inclusive_day: bool) -> DateTime:
     """A date is a whole local day (an ``end`` date includes that day); a date-time must be a grid point."""
     text = str(text).strip()
-    moment = parse_moment(text, zone)
+    moment = parse_moment(text, grid.timezone)
     if len(text) == 10:  # a bare date from the date picker
         day = moment.date() + dt.timedelta(days=1 if inclusive_day else 0)
         return grid.points_on(day)[0]
-    if not grid.is_point(moment):
-        raise WindowError(
-            f"{text} is not on the export's grid (every {grid.every_hours}h from midnight {zone}); "
-            f"nearest grid point before it is {grid.floor(moment).isoformat()}"
-        )
-    return moment
+    return grid.require_point(moment, name)
 
 
 def _local_day_starts(grid: WindowGrid, begin: DateTime, finish: DateTime) -> list[DateTime]:
@@ -153,7 +147,7 @@ class StartHistoryOperator(TriggerDagRunOperator):
 
     def execute(self, context: Context) -> None:
         dag_run = context["dag_run"]
-        if str(getattr(dag_run.run_type, "value", dag_run.run_type)) != "scheduled":
+        if dag_run.run_type != "scheduled":  # DagRunType is a str enum
             raise AirflowSkipException(
                 "history starts with the first scheduled run, not a manual or backfill run"
             )

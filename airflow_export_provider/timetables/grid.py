@@ -127,16 +127,17 @@ class GridWindowTimetable(Timetable):
     def _next(
         self, last: DataInterval | None, restriction: TimeRestriction, *, after_backfill_only: bool
     ) -> DagRunInfo | None:
-        now = pendulum.now("UTC")
+        earliest = restriction.earliest
+        if after_backfill_only and last is not None:
+            # the first-run rule applies, never starting before what the backfill covered
+            earliest = last.end if earliest is None else max(earliest, last.end)
+            last = None
         window = self.next_window(
-            last_end=None if after_backfill_only else (last.end if last else None),
-            earliest=restriction.earliest,
+            last_end=last.end if last else None,
+            earliest=earliest,
             catchup=restriction.catchup,
-            now=now,
+            now=pendulum.now("UTC"),
         )
-        if after_backfill_only and last is not None and last.end > window.start:
-            backfill_end = pendulum.instance(last.end)
-            window = Window(backfill_end, max(window.end, self.grid.next_after(backfill_end)))
         if restriction.latest is not None and window.start > restriction.latest:
             return None
         return DagRunInfo(
@@ -147,7 +148,7 @@ class GridWindowTimetable(Timetable):
         self, *, last_end: dt.datetime | None, earliest: dt.datetime | None, catchup: bool, now: DateTime
     ) -> Window:
         """The window of the next automated run; the clock is an argument so the rules are testable."""
-        lower = self.ceil(pendulum.instance(earliest)) if earliest is not None else None
+        lower = self.grid.ceil(pendulum.instance(earliest)) if earliest is not None else None
         if last_end is not None:
             start = pendulum.instance(last_end)
             if lower is not None and start < lower:
@@ -178,20 +179,18 @@ class GridWindowTimetable(Timetable):
     def generate_run_id(
         self, *, run_type: DagRunType, run_after: DateTime, data_interval: DataInterval | None, **extra: Any
     ) -> str:
-        """Scheduled and backfill runs are named by their window start, which is unique per DAG.
+        """Scheduled runs are named by their window start, which is unique per DAG.
 
         The default names runs after ``run_after``, which with a delivery delay is not a
-        time that appears in any file or manifest.
+        time that appears in any file or manifest. Backfill runs get the same naming where
+        Airflow asks the timetable (re-created runs); new non-partitioned backfill runs are
+        named by Airflow itself.
         """
         if run_type in (DagRunType.SCHEDULED, DagRunType.BACKFILL_JOB) and data_interval is not None:
             return run_type.generate_run_id(suffix=pendulum.instance(data_interval.start).isoformat())
         return super().generate_run_id(
             run_type=run_type, run_after=run_after, data_interval=data_interval, **extra
         )
-
-    def ceil(self, moment: DateTime) -> DateTime:
-        """The earliest grid point at or after ``moment``."""
-        return moment if self.grid.is_point(moment) else self.grid.next_after(moment)
 
 
 def _has_scheduled_runs(dag_run: DagRun) -> bool:

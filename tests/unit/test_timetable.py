@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from typing import Any
 
 import pendulum
 import pytest
@@ -179,8 +180,13 @@ def test_round_trips_through_airflow_serialization_and_describes_itself() -> Non
 # -- properties ------------------------------------------------------------------------------
 
 
-@settings(max_examples=150, deadline=None)
-@given(moments, st.sampled_from(ZONES), st.sampled_from(EVERY), delays)
+def timetables_and_moments(test: Any) -> Any:
+    """Every property runs on 150 random (moment, zone, grid, delay) cases."""
+    cases = given(moments, st.sampled_from(ZONES), st.sampled_from(EVERY), delays)
+    return settings(max_examples=150, deadline=None)(cases(test))
+
+
+@timetables_and_moments
 def test_windows_are_consecutive_on_the_local_grid_and_never_overlap(
     moment: DateTime, zone: str, every: int, delay: dt.timedelta
 ) -> None:
@@ -199,8 +205,7 @@ def test_windows_are_consecutive_on_the_local_grid_and_never_overlap(
         assert window.end - window.start >= dt.timedelta(hours=every) - HOUR
 
 
-@settings(max_examples=150, deadline=None)
-@given(moments, st.sampled_from(ZONES), st.sampled_from(EVERY), delays)
+@timetables_and_moments
 def test_the_first_run_starts_at_local_midnight_and_covers_the_moment_of_creation(
     now: DateTime, zone: str, every: int, delay: dt.timedelta
 ) -> None:
