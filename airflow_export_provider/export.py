@@ -26,14 +26,16 @@ from typing import Any
 from airflow_export_provider.destinations.base import Destination
 from airflow_export_provider.layout import KeyValues, ObjectLayout
 from airflow_export_provider.manifest import ManifestFacts, build_manifest, manifest_bytes
-from airflow_export_provider.projection import output_schema, project
+from airflow_export_provider.projection import Projector, propose, scan_event_properties, select_events
+from airflow_export_provider.schema_store import DecidedSchema, SchemaStore
 from airflow_export_provider.sources.base import EventSource
 from airflow_export_provider.spec import ExportSpec
 from airflow_export_provider.windows import Window
-from airflow_export_provider.writer import ExportedFile, WindowWriter
+from airflow_export_provider.writer import ExportedFile, WindowWriter, split_by_event
 
 logger = logging.getLogger(__name__)
 PROGRESS_EVERY_SECONDS = 15.0
+SCAN_COLUMNS = ("event_name", "properties")
 
 
 @dataclass
@@ -123,14 +125,17 @@ def export_window(
         spec.export_id,
         destination.url(layout.key_pattern()[0]),
     )
-    schema = output_schema(source.schema(window))
-    writer = WindowWriter(layout=layout, fmt=spec.format, destination=destination, schema=schema)
+    decided = decide_columns(spec, window, source, destination, layout, log)
+    projector = Projector(spec.fields, decided)
+    writer = WindowWriter(layout=layout, fmt=spec.format, destination=destination)
     progress = _Progress(window, log)
     without_event_name = 0
     try:
         for batch in source.read(window):
             without_event_name += batch.column(0).null_count
-            writer.write(project(batch))
+            for event_name, rows in split_by_event(projector.common(select_events(batch, spec.fields))):
+                writer.write(event_name, projector.finish(event_name, rows))
+            writer.batch_done()
             progress.batch_done(source.stats.rows_in_window, writer)
         files = writer.close()
     except BaseException:
@@ -143,7 +148,8 @@ def export_window(
         )
         raise
 
-    facts = ManifestFacts(spec, window, instance_id, files, source.stats, without_event_name)
+    columns = decided.only_events({f.event_name for f in files})
+    facts = ManifestFacts(spec, window, instance_id, files, source.stats, without_event_name, columns)
     destination.put_bytes(manifest_key, manifest_bytes(build_manifest(facts)), "application/json")
     stale = sorted(earlier_keys - {f.key for f in files})
     destination.delete(stale)
@@ -165,6 +171,34 @@ def export_window(
             "window %s: %d events had no event name; written under '%%null'", window.label, without_event_name
         )
     return result
+
+
+def decide_columns(
+    spec: ExportSpec,
+    window: Window,
+    source: EventSource,
+    destination: Destination,
+    layout: ObjectLayout,
+    log: logging.Logger | Any = logger,
+) -> DecidedSchema:
+    """The columns this window's files get: the window's candidates merged into the persisted schema.
+
+    When the spec exports ``all`` properties of some event, which properties each event
+    carries is data: a first pass reads only event names and properties to find out.
+    """
+    fields = spec.fields
+    presence = None
+    if fields.properties.needs_discovery(fields.events):
+        started = time.monotonic()
+        presence = scan_event_properties(source.read(window, columns=SCAN_COLUMNS), fields)
+        log.info(
+            "window %s: %d events carry %d distinct properties (scanned in %.1f s)",
+            window.label, len(presence), len({p for names in presence.values() for p in names}),
+            time.monotonic() - started,
+        )  # fmt: skip
+    proposal = propose(fields, source.schema(window), presence)
+    store = SchemaStore(destination, layout.schema_key(), spec.export_id, fields.schema_evolution)
+    return store.decide(proposal)
 
 
 class _Progress:

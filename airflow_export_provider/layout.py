@@ -195,6 +195,11 @@ class ObjectLayout:
         """Marks a window whose export started and has not finished; see ``export.py``."""
         return self._bookkeeping_key("pending.json")
 
+    def schema_key(self) -> str:
+        """The export's decided columns, shared by all its windows; see ``schema_store.py``."""
+        name = f"_manifests/{self._values.export_id}/schema.json"
+        return f"{self._prefix}/{name}" if self._prefix else name
+
     def _bookkeeping_key(self, suffix: str) -> str:
         values = self._values
         name = f"_manifests/{values.export_id}/{values.date}/{values.timestamp}-{values.instance_id}.{suffix}"

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_export_provider.schema_store import DecidedSchema
 from airflow_export_provider.sources.base import SourceStats
 from airflow_export_provider.spec import ExportSpec
 from airflow_export_provider.version import __version__
@@ -29,6 +30,7 @@ class ManifestFacts:
     files: Sequence[ExportedFile]
     source: SourceStats
     rows_without_event_name: int
+    columns: DecidedSchema
 
 
 def build_manifest(facts: ManifestFacts) -> dict[str, Any]:
@@ -68,6 +70,18 @@ def build_manifest(facts: ManifestFacts) -> dict[str, Any]:
             "rows_in_window": facts.source.rows_in_window,
         },
         "malformed_rows": {"without_event_name": facts.rows_without_event_name},
+        "columns": {"evolution": spec.fields.schema_evolution, **_readable_columns(facts.columns)},
+    }
+
+
+def _readable_columns(columns: DecidedSchema) -> dict[str, Any]:
+    """The data-dependent columns of this window's files; the full record shape is in the docs."""
+    document = columns.to_json(export_id="", evolution="append")
+    return {
+        "groups": {name: group["columns"] for name, group in document["groups"].items()},
+        "event_properties": [
+            {"event_name": entry["event_name"], "columns": entry["columns"]} for entry in document["events"]
+        ],
     }
 
 

@@ -36,6 +36,7 @@ from pydantic import (
 )
 
 from airflow_export_provider.exceptions import ExportSpecError
+from airflow_export_provider.fields import FieldsSpec
 from airflow_export_provider.layout import FOLDER_PRESETS, parse_template
 from airflow_export_provider.windows import WindowGrid
 
@@ -351,6 +352,7 @@ class ExportSpec(_Model):
     destination: DestinationSpec
     layout: LayoutSpec = LayoutSpec()
     format: FormatSpec = FormatSpec()
+    fields: FieldsSpec = FieldsSpec()
     schedule: ScheduleSpec
     one_time: OneTimeSpec = OneTimeSpec()
 

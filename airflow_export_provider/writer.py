@@ -122,13 +122,10 @@ class _OpenFile:
 class WindowWriter:
     """Receives a window's projected batches and produces its files."""
 
-    def __init__(
-        self, *, layout: ObjectLayout, fmt: FormatSpec, destination: Destination, schema: pa.Schema
-    ) -> None:
+    def __init__(self, *, layout: ObjectLayout, fmt: FormatSpec, destination: Destination) -> None:
         self._layout = layout
         self._format = fmt
         self._destination = destination
-        self._schema = schema
         self._open: dict[str | None, _OpenFile] = {}
         self._next_index: dict[str | None, int] = {}
         self.files: list[ExportedFile] = []
@@ -141,9 +138,12 @@ class WindowWriter:
     def bytes_written(self) -> int:
         return sum(file.bytes for file in self.files) + sum(f.bytes_written for f in self._open.values())
 
-    def write(self, batch: pa.RecordBatch) -> None:
-        for event_name, rows in _split_by_event(batch):
-            self._write_event_rows(event_name, rows)
+    def write(self, event_name: str | None, rows: pa.RecordBatch) -> None:
+        """Append one event's projected rows; every batch of an event has that event's one schema."""
+        self._write_event_rows(event_name, rows)
+
+    def batch_done(self) -> None:
+        """Called once per source batch: keeps rows held back by encoders within the budget."""
         self._keep_held_rows_in_budget()
 
     def _keep_held_rows_in_budget(self) -> None:
@@ -158,7 +158,7 @@ class WindowWriter:
     def _write_event_rows(self, event_name: str | None, rows: pa.RecordBatch) -> None:
         offset = 0
         while offset < rows.num_rows:
-            current = self._open.get(event_name) or self._start_file(event_name)
+            current = self._open.get(event_name) or self._start_file(event_name, rows.schema)
             room = self._format.max_records_per_file - current.records
             piece = rows.slice(offset, room)
             current.write(piece)
@@ -168,11 +168,11 @@ class WindowWriter:
             ):
                 self.files.append(self._open.pop(event_name).close())
 
-    def _start_file(self, event_name: str | None) -> _OpenFile:
+    def _start_file(self, event_name: str | None, schema: pa.Schema) -> _OpenFile:
         index = self._next_index.get(event_name, 0)
         self._next_index[event_name] = index + 1
         key = self._layout.object_key(event_name, index)
-        opened = _OpenFile(key, event_name, self._schema, self._format, self._destination)
+        opened = _OpenFile(key, event_name, schema, self._format, self._destination)
         self._open[event_name] = opened
         return opened
 
@@ -193,7 +193,7 @@ class WindowWriter:
         return [file.key for file in self.files]
 
 
-def _split_by_event(batch: pa.RecordBatch) -> list[tuple[str | None, pa.RecordBatch]]:
+def split_by_event(batch: pa.RecordBatch) -> list[tuple[str | None, pa.RecordBatch]]:
     """Group rows by event name, keeping their order within each event.
 
     Each event's rows are taken into arrays of their own (not slices of one sorted batch),

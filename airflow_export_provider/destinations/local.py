@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from airflow_export_provider.destinations.base import ConcurrentUpdate
 from airflow_export_provider.exceptions import DestinationError
 
 _PARTIAL = ".partial"
@@ -54,6 +57,20 @@ class LocalDestination:
     def get_bytes(self, key: str) -> bytes | None:
         path = self._path(key)
         return path.read_bytes() if path.is_file() else None
+
+    def get_versioned(self, key: str) -> tuple[bytes | None, str | None]:
+        data = self.get_bytes(key)
+        return data, None if data is None else hashlib.sha256(data).hexdigest()
+
+    def put_if(self, key: str, data: bytes, content_type: str, version: str | None) -> None:
+        """Compare and replace under an exclusive lock file, the local stand-in for S3's If-Match."""
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.with_name(path.name + ".lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if self.get_versioned(key)[1] != version:
+                raise ConcurrentUpdate(key)
+            self.put_bytes(key, data, content_type)
 
     def delete(self, keys: Iterable[str]) -> None:
         for key in keys:

@@ -14,6 +14,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from airflow_export_provider.destinations.base import ConcurrentUpdate
 from airflow_export_provider.exceptions import DestinationError
 from airflow_export_provider.spec import S3DestinationSpec
 
@@ -130,6 +131,32 @@ class S3Destination:
             if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
                 return None
             raise _describe(error, "reading", self._bucket, key) from error
+
+    def get_versioned(self, key: str) -> tuple[bytes | None, str | None]:
+        try:
+            answer = self.client.get_object(Bucket=self._bucket, Key=key)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None, None
+            raise _describe(error, "reading", self._bucket, key) from error
+        body: bytes = answer["Body"].read()
+        return body, str(answer["ETag"])
+
+    def put_if(self, key: str, data: bytes, content_type: str, version: str | None) -> None:
+        # S3 conditional writes (2024): If-None-Match "*" creates only, If-Match replaces only
+        # the version that was read. 412 means another writer came first; 409 that one is in flight.
+        condition = {"IfNoneMatch": "*"} if version is None else {"IfMatch": version}
+        try:
+            self.client.put_object(
+                Bucket=self._bucket, Key=key, Body=data, **condition, **self._extra(content_type)
+            )
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code")
+            if code in ("PreconditionFailed", "ConditionalRequestConflict", "412", "409"):
+                raise ConcurrentUpdate(key) from error
+            raise _describe(error, "writing", self._bucket, key) from error
+        except BotoCoreError as error:
+            raise _describe(error, "writing", self._bucket, key) from error
 
     def delete(self, keys: Iterable[str]) -> None:
         pending = list(keys)

@@ -21,12 +21,14 @@ import pyarrow.compute as pc
 def timestamps_as_text(array: pa.Array) -> pa.Array:
     """Replace timestamp values (also inside structs) by ISO 8601 UTC text, vectorised."""
     if pa.types.is_timestamp(array.type):
-        # strftime prints an aware value in its own zone: move it to UTC (same instant).
-        # Naive values are taken as UTC and printed as they are.
-        if array.type.tz not in (None, "UTC", "+00:00"):
-            array = array.cast(pa.timestamp(array.type.unit, tz="UTC"))
-        text = pc.strftime(array, format="%Y-%m-%dT%H:%M:%S")
-        return pc.binary_join_element_wise(text, pa.scalar("Z"), pa.scalar(""))
+        # strftime prints an aware value in its own zone. UTC and naive values (taken as
+        # UTC) end in "Z"; a value in another zone (``fields.event_time.timezone``) ends in
+        # its offset at that instant, "+02:00" in Berlin summer time.
+        if array.type.tz in (None, "UTC", "+00:00", "Etc/UTC"):
+            text = pc.strftime(array, format="%Y-%m-%dT%H:%M:%S")
+            return pc.binary_join_element_wise(text, pa.scalar("Z"), pa.scalar(""))
+        text = pc.strftime(array, format="%Y-%m-%dT%H:%M:%S%z")
+        return pc.replace_substring_regex(text, pattern=r"([+-]\d\d)(\d\d)$", replacement=r"\1:\2")
     if pa.types.is_struct(array.type):
         children = [timestamps_as_text(child) for child in array.flatten()]
         fields = [pa.field(f.name, c.type) for f, c in zip(array.type, children, strict=True)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -32,4 +32,6 @@ class EventSource(Protocol):
 
     def schema(self, window: Window) -> pa.Schema: ...
 
-    def read(self, window: Window) -> Iterator[pa.RecordBatch]: ...
+    def read(self, window: Window, columns: Sequence[str] | None = None) -> Iterator[pa.RecordBatch]:
+        """The window's events; with ``columns``, only those (and ``event_time``), for cheap scans."""
+        ...

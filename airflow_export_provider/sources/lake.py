@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -69,18 +69,23 @@ class LakeSource:
     def schema(self, window: Window) -> pa.Schema:
         return window_schema(self._file_schema(path) for path in self.files(window))
 
-    def read(self, window: Window) -> Iterator[pa.RecordBatch]:
+    def read(self, window: Window, columns: Sequence[str] | None = None) -> Iterator[pa.RecordBatch]:
         paths = self.files(window)
         schema = window_schema(self._file_schema(path) for path in paths)
+        if columns is not None:
+            wanted = {"event_time", *columns}
+            schema = pa.schema([field for field in schema if field.name in wanted])
         self.stats = SourceStats(files=len(paths))
         for path in paths:
             batches = (
-                self._read_parquet(path, window) if self._file_format == "parquet" else self._read_jsonl(path)
+                self._read_parquet(path, window, schema.names)
+                if self._file_format == "parquet"
+                else self._read_jsonl(path)
             )
             for batch in batches:
                 self.stats.rows_scanned += batch.num_rows
                 canonical = conform(batch, schema)
-                times = canonical.column(1)
+                times = canonical.column(canonical.schema.get_field_index("event_time"))
                 in_window = pc.and_(
                     pc.greater_equal(times, pa.scalar(window.start, times.type)),
                     pc.less(times, pa.scalar(window.end, times.type)),
@@ -97,12 +102,15 @@ class LakeSource:
         schemas = [table.schema for table in self._jsonl_tables(path)]
         return pa.unify_schemas(schemas, promote_options="permissive") if schemas else pa.schema([])
 
-    def _read_parquet(self, path: str, window: Window) -> Iterator[pa.RecordBatch]:
+    def _read_parquet(self, path: str, window: Window, columns: list[str]) -> Iterator[pa.RecordBatch]:
         with self._filesystem.open_input_file(path) as handle:
             parquet = pq.ParquetFile(handle)
             groups = _row_groups_overlapping(parquet, window)
+            present = [name for name in columns if name in parquet.schema_arrow.names]
             if groups:
-                yield from parquet.iter_batches(batch_size=self._batch_size, row_groups=groups)
+                yield from parquet.iter_batches(
+                    batch_size=self._batch_size, row_groups=groups, columns=present
+                )
 
     def _read_jsonl(self, path: str) -> Iterator[pa.RecordBatch]:
         for table in self._jsonl_tables(path):

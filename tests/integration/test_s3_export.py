@@ -9,7 +9,7 @@ import json
 import logging
 import os
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +52,10 @@ def run(spec: ExportSpec, window: Window = WINDOW) -> Any:
 
 
 def listing(s3: Any) -> dict[str, dict[str, Any]]:
+    """Every object but the export's schema document, which outlives windows (see test_fields.py)."""
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
-    return {item["Key"]: item for page in pages for item in page.get("Contents", [])}
+    objects = {item["Key"]: item for page in pages for item in page.get("Contents", [])}
+    return {key: item for key, item in objects.items() if not key.endswith("/schema.json")}
 
 
 def body(s3: Any, key: str) -> bytes:
@@ -187,7 +189,10 @@ class FailingSource:
     def schema(self, window: Window) -> pa.Schema:
         return self._inner.schema(window)
 
-    def read(self, window: Window) -> Iterator[pa.RecordBatch]:
+    def read(self, window: Window, columns: Sequence[str] | None = None) -> Iterator[pa.RecordBatch]:
+        if columns is not None:  # the column scan before the export succeeds
+            yield from self._inner.read(window, columns)
+            return
         for number, batch in enumerate(self._inner.read(window)):
             self.stats = self._inner.stats
             if number == self._batches:
