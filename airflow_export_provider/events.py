@@ -81,6 +81,8 @@ def window_schema(source_schemas: Iterable[pa.Schema]) -> pa.Schema:
         for name in OPEN_STRUCTS:
             if name in schema.names:
                 field_type = schema.field(name).type
+                if pa.types.is_null(field_type):  # only nulls in this file (JSON infers no shape)
+                    continue
                 if not pa.types.is_struct(field_type):
                     raise EventSchemaError(f"column {name!r} must be an object (struct), found {field_type}")
                 open_types[name].append(field_type)

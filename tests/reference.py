@@ -104,3 +104,118 @@ def text_matches(text: str, expected: Any) -> bool:
     if isinstance(expected, int):
         return int(text) == expected
     return text == expected
+
+
+# ----------------------------------------------------------------------------- fields
+# The documented meaning of each ``fields`` option, written again in plain Python from
+# docs/spec-reference.md (not from the package), for reconciliation of selected records.
+
+STANDARD_IDS = ("identity", "email", "phone")
+DEVICE = ("platform", "token", "make", "model", "app_version", "sdk_version", "os_version", "browser", "dpi",
+          "dimensions")  # fmt: skip
+PREFS = ("subscription_groups", "push", "web_push", "email", "sms", "whatsapp")
+
+
+def _renamed(entry: Any) -> tuple[str, str]:
+    return (entry, entry) if isinstance(entry, str) else (entry["name"], entry.get("as", entry["name"]))
+
+
+def event_selected(name: str | None, cfg: dict[str, Any]) -> bool:
+    import fnmatch
+
+    include = cfg.get("events", {}).get("include", "all")
+    if include == "all":
+        return True
+    patterns = cfg["events"]["categories"][include] if isinstance(include, str) else include
+    return name is not None and any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def zoned_text(moment: dt.datetime, zone: str) -> str:
+    from zoneinfo import ZoneInfo
+
+    local = moment.astimezone(ZoneInfo(zone))
+    return local.strftime("%Y-%m-%dT%H:%M:%S.%f") + local.isoformat()[-6:]
+
+
+def carried_properties(rows: list[dict[str, Any]], order: list[str]) -> dict[str | None, list[str]]:
+    """Per event, the properties with at least one value, in the lake's member order."""
+    seen: dict[str | None, set[str]] = {}
+    for row in rows:
+        have = seen.setdefault(row["event_name"], set())
+        have.update(k for k, v in (row["properties"] or {}).items() if v is not None)
+    return {event: [p for p in order if p in names] for event, names in seen.items()}
+
+
+def property_columns(
+    event: str | None, cfg: dict[str, Any], carried: list[str]
+) -> list[tuple[str, list[str]]]:
+    """Output property columns of an event and the properties feeding each, first value wins."""
+    spec = cfg.get("properties", {})
+    everywhere = spec.get("rename_everywhere", {})
+    selection = spec.get("per_event", {}).get(event, spec.get("default", "all"))
+    columns: dict[str, list[str]] = {}
+    if selection == "none":
+        return []
+    if selection != "all":
+        for entry in selection:
+            name, output = _renamed(entry)
+            if isinstance(entry, str):
+                output = everywhere.get(name, name)
+            columns.setdefault(output, []).append(name)
+        return list(columns.items())
+    for name in carried:
+        output = everywhere.get(name, name)
+        if output not in columns:
+            own = [] if output in everywhere else [output]
+            columns[output] = own + [
+                p for p, target in everywhere.items() if target == output and p != output
+            ]
+    return list(columns.items())
+
+
+def selected_record(row: dict[str, Any], cfg: dict[str, Any], carried: list[str]) -> dict[str, Any]:
+    """The record the documented mapping gives for one lake row under ``cfg`` (nulls kept)."""
+    ids_cfg = cfg.get("identifiers", {})
+    custom = row["custom_identities"] or {}
+    values = {"identity": row["identity"], "email": row["email"], "phone": row["phone"], **custom}
+    use = ids_cfg.get("use", [*STANDARD_IDS, *custom])
+    identity: dict[str, Any] = {}
+    if ids_cfg.get("user_id", True):
+        identity["userId"] = row["user_id"]
+    if ids_cfg.get("mode", "all") == "all":
+        identity.update({name: values.get(name) for name in use})
+    else:
+        chosen = next((name for name in use if values.get(name) is not None), None)
+        identity.update({"id": values.get(chosen) if chosen else None, "idType": chosen})
+    if ids_cfg.get("all_identities"):
+        identity["allIdentities"] = [v for v in values.values() if v is not None]
+    time_cfg = cfg.get("event_time", {})
+    if time_cfg.get("style") == "epoch":
+        event_time: Any = int(row["event_time"].timestamp() // 1)
+    else:
+        zone = time_cfg.get("timezone", "UTC")
+        event_time = iso(row["event_time"]) if zone == "UTC" else zoned_text(row["event_time"], zone)
+    renames = cfg.get("events", {}).get("rename", {})
+    record: dict[str, Any] = {
+        "eventName": renames.get(row["event_name"], row["event_name"]),
+        "identity": identity,
+        "eventTime": event_time,
+    }
+    profile = row["profile"] or {}
+    selection = cfg.get("profile", "all")
+    if selection == "all":
+        record["profile"] = dict(profile)
+    elif selection != "none":
+        record["profile"] = {output: profile.get(name) for name, output in map(_renamed, selection)}
+    for group, canonical, known in (("deviceInfo", "device", DEVICE), ("commPrefs", "comm_prefs", PREFS)):
+        chosen = cfg.get(canonical, "all")
+        source = row[canonical] or {}
+        if chosen != "none":
+            record[group] = {name: source.get(name) for name in (known if chosen == "all" else chosen)}
+    properties = row["properties"] or {}
+    event_props = {}
+    for output, sources in property_columns(row["event_name"], cfg, carried):
+        event_props[output] = next((properties[s] for s in sources if properties.get(s) is not None), None)
+    if event_props:
+        record["eventProps"] = event_props
+    return record
