@@ -1,4 +1,4 @@
-"""``airflow-export``: demo, generate-events, validate, run.
+"""``airflow-export``: demo, generate-events, validate, preview, run.
 
 ``run`` exports windows without a scheduler through the same code path as the operator;
 credentials come from Airflow connections as in a task (``AIRFLOW_CONN_<ID>`` environment
@@ -63,6 +63,40 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _preview(args: argparse.Namespace) -> int:
+    from airflow_export_provider.destinations import destination_for
+    from airflow_export_provider.preview import preview, render, sample_window
+    from airflow_export_provider.sources import source_for
+    from airflow_export_provider.spec import ExportSpec
+    from airflow_export_provider.windows import Window, parse_moment
+
+    spec = ExportSpec.from_yaml(args.spec)
+    if args.source_path is not None:
+        spec = spec.model_copy(update={"source": spec.source.model_copy(update={"path": args.source_path})})
+    grid = spec.schedule.grid
+    if args.window is None:
+        window = sample_window(spec)
+    else:
+        start = grid.require_point(parse_moment(args.window, spec.schedule.timezone), "--window")
+        window = Window(start, grid.next_after(start))
+    try:
+        destination = destination_for(spec.destination)
+    except Exception as error:
+        print(f"airflow-export: destination not reachable ({type(error).__name__}); keys are still shown")
+        destination = None
+    result = preview(
+        spec,
+        window,
+        source=source_for(spec.source),
+        real_destination=destination,
+        records=args.records,
+        event=args.event,
+        max_rows=args.max_rows,
+    )
+    sys.stdout.write(render(spec, result))
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from airflow_export_provider.demo import run_demo
 
@@ -90,6 +124,19 @@ def parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check export definitions (YAML) and explain any error")
     validate.add_argument("specs", nargs="+", type=Path)
     validate.set_defaults(handler=_validate)
+
+    show = commands.add_parser(
+        "preview", help="show the object keys and first records a spec writes for one window (writes nothing)"
+    )
+    show.add_argument("spec", type=Path)
+    show.add_argument("--window", help="window start (grid point); default: first window of start_date")
+    show.add_argument("--records", type=int, default=5, help="records to show (default 5)")
+    show.add_argument("--event", help="show this event's records (default: the event with most records)")
+    show.add_argument(
+        "--max-rows", type=int, default=100_000, help="stop reading the source after this many rows"
+    )
+    show.add_argument("--source-path", help="read events from this lake path instead of the spec's")
+    show.set_defaults(handler=_preview)
 
     run = commands.add_parser("run", help="export the grid windows in [start, end) without a scheduler")
     run.add_argument("--spec", type=Path, required=True)

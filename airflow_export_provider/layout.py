@@ -196,8 +196,12 @@ class ObjectLayout:
         return self._bookkeeping_key("pending.json")
 
     def schema_key(self) -> str:
-        """The export's decided columns, shared by all its windows; see ``schema_store.py``."""
-        name = f"_manifests/{self._values.export_id}/schema.json"
+        """The export's decided columns, shared by all its windows; see ``schema_store.py``.
+
+        A sibling of ``_manifests/`` rather than inside it, so that a reader listing the
+        manifests finds only manifests.
+        """
+        name = f"_schema/{self._values.export_id}.json"
         return f"{self._prefix}/{name}" if self._prefix else name
 
     def _bookkeeping_key(self, suffix: str) -> str:

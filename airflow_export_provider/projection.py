@@ -365,8 +365,8 @@ def _fit(array: pa.Array | None, target: pa.DataType, length: int, where: str) -
             return pa.array([None if v is None else json_text(v) for v in array.to_pylist()], pa.string())
         raise EventSchemaError(
             f"{where}: values of type {array.type} do not fit the column's decided type {target} "
-            "(schema evolution 'lock' keeps types). Delete the export's schema.json to decide afresh, "
-            "or select the property under another name."
+            "(schema evolution 'lock' keeps types). Delete the export's _schema/<export_id>.json "
+            "to decide afresh, or select the property under another name."
         ) from None
 
 

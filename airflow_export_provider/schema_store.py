@@ -10,7 +10,7 @@ first window decides them; later windows follow the export's evolution mode:
 - ``lock``: each column set is fixed when it is first decided (an event's columns when
   the event is first exported); new properties never appear.
 
-The decision lives in one JSON object per export (``_manifests/<export_id>/schema.json``)
+The decision lives in one JSON object per export (``_schema/<export_id>.json``, next to ``_manifests/``)
 so every worker sees it. It is updated with a conditional write (S3 ``If-Match`` /
 ``If-None-Match``) and re-merged on conflict, so windows exported in parallel never
 overwrite each other's columns. Each manifest records the columns its files have.

@@ -305,9 +305,7 @@ def test_schema_evolution_across_three_windows(s3: Any, tmp_path: Path, evolutio
             "new column at the end, kept after"
         )
         assert values and all(v.startswith("f") for v in values)  # type: ignore[union-attr]
-    stored = json.loads(
-        s3.get_object(Bucket=BUCKET, Key="sel/_manifests/evolving/schema.json")["Body"].read()
-    )
+    stored = json.loads(s3.get_object(Bucket=BUCKET, Key="sel/_schema/evolving.json")["Body"].read())
     assert stored["evolution"] == evolution and stored["events"][0]["event_name"] == "Search"
 
 
@@ -318,9 +316,7 @@ def test_parallel_windows_merge_their_columns_without_losing_any(s3: Any) -> Non
     errors: list[BaseException] = []
 
     def decide(number: int) -> None:
-        store = SchemaStore(
-            destination_for(spec.destination), "sel/_manifests/race/schema.json", "race", "append"
-        )
+        store = SchemaStore(destination_for(spec.destination), "sel/_schema/race.json", "race", "append")
         proposal = DecidedSchema(
             events={"E": pa.schema([("common", pa.int64()), (f"p{number}", pa.string())])}
         )
@@ -336,9 +332,7 @@ def test_parallel_windows_merge_their_columns_without_losing_any(s3: Any) -> Non
     for thread in threads:
         thread.join()
     assert not errors, errors
-    final = SchemaStore(
-        destination_for(spec.destination), "sel/_manifests/race/schema.json", "race", "append"
-    ).read()
+    final = SchemaStore(destination_for(spec.destination), "sel/_schema/race.json", "race", "append").read()
     assert final is not None
     assert final.events["E"].names[0] == "common" and sorted(final.events["E"].names[1:]) == [
         f"p{n}" for n in range(8)
