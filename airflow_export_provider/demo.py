@@ -140,7 +140,10 @@ def _report(client: Any, events: int, seconds: float, peak_mb: float) -> int:
     for item in objects:
         count = records.get(item["Key"])
         print(f"  {item['Size']:>10,}  {count if count is not None else '-':>8}  {item['Key']}")
-    summary = {key: value for key, value in manifest.items() if key != "files"}
+    summary = {key: value for key, value in manifest.items() if key not in ("files", "columns")}
+    summary["columns"] = (
+        f"{len(manifest['columns']['event_properties'])} events, each with its own property columns"
+    )
     print(f"\ndemo: manifest s3://demo-exports/{manifests[0]} (file list shown above):")
     print(json.dumps(summary, indent=2, ensure_ascii=False))
     total = manifest["totals"]["records"]

@@ -152,7 +152,7 @@ def _first_records(fmt: str, data: bytes, count: int) -> str:
         head, _, body = text.partition("<Events>\n")
         events = body.split("</Event>\n")[:count]
         return head + "<Events>\n" + "".join(e + "</Event>\n" for e in events) + "</Events>\n"
-    return "".join(text.split("\n")[i] + "\n" for i in range(min(count, text.count("\n"))))
+    return "".join(line + "\n" for line in text.split("\n", count)[:count] if line)
 
 
 def render(spec: ExportSpec, result: Preview) -> str:
