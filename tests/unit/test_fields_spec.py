@@ -69,7 +69,7 @@ def test_explicit_lists_of_listed_events_need_no_scan_of_the_data() -> None:
         ({"device": ["platform", "cpu"]}, "'cpu' is not a device attribute; known: platform, token"),
         ({"device": "some"}, "'some' is not 'all', 'none' or a list"),
         ({"comm_prefs": ["push", "fax"]}, "'fax' is not a communication preference"),
-        ({"identifiers": {"use": []}, "identifiers.user_id": False}, "unknown key"),
+        ({"identity": ["email"]}, "fields.identity: unknown key"),
         ({"identifiers": {"use": [], "user_id": False}}, "select at least one identifier"),
         ({"identifiers": {"mode": "fallback"}}, "mode 'fallback' needs 'use'"),
         ({"identifiers": {"use": ["email", "email"]}}, "email listed more than once"),
