@@ -1,4 +1,4 @@
-"""``airflow-export``: demo, generate-events, validate, preview, run.
+"""``airflow-export``: demo, generate-events, validate, preview, check, policy, run.
 
 ``run`` exports windows without a scheduler through the same code path as the operator;
 credentials come from Airflow connections as in a task (``AIRFLOW_CONN_<ID>`` environment
@@ -97,6 +97,36 @@ def _preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    from airflow_export_provider.access import BucketAccessChecker, BucketAccessError
+    from airflow_export_provider.spec import ExportSpec
+
+    spec = ExportSpec.from_yaml(args.spec)
+    if spec.destination.type != "s3":
+        print(f"{args.spec}: destination is a local folder; nothing to check")
+        return 0
+    checker = BucketAccessChecker.from_connection(spec.destination, spec.export_id)
+    try:
+        report = checker.check()
+    except BucketAccessError as error:
+        print(f"{args.spec}: {error}", file=sys.stderr)
+        return 3
+    print(f"{args.spec}: {report.summary()}")
+    return 0
+
+
+def _policy(args: argparse.Namespace) -> int:
+    from airflow_export_provider.policy import render
+    from airflow_export_provider.spec import ExportSpec
+
+    spec = ExportSpec.from_yaml(args.spec)
+    if spec.destination.type != "s3":
+        print(f"{args.spec}: destination is a local folder; no AWS policy applies", file=sys.stderr)
+        return 2
+    sys.stdout.write(render(spec.destination, spec.export_id, args.principal))
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from airflow_export_provider.demo import run_demo
 
@@ -137,6 +167,19 @@ def parser() -> argparse.ArgumentParser:
     )
     show.add_argument("--source-path", help="read events from this lake path instead of the spec's")
     show.set_defaults(handler=_preview)
+
+    check = commands.add_parser(
+        "check", help="verify the destination with the export's credentials; name what is wrong and the fix"
+    )
+    check.add_argument("spec", type=Path)
+    check.set_defaults(handler=_check)
+
+    policy = commands.add_parser("policy", help="print the IAM (and bucket) policy an export needs")
+    policy.add_argument("spec", type=Path)
+    policy.add_argument(
+        "--principal", help="ARN of a role/user in another account: also print a bucket policy"
+    )
+    policy.set_defaults(handler=_policy)
 
     run = commands.add_parser("run", help="export the grid windows in [start, end) without a scheduler")
     run.add_argument("--spec", type=Path, required=True)
