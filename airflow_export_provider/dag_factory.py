@@ -15,8 +15,10 @@ from typing import Any
 import pendulum
 
 from airflow_export_provider.exceptions import ExportSpecError
+from airflow_export_provider.notifications.alerts import notifiers_for
 from airflow_export_provider.operators.export import EventExportOperator
 from airflow_export_provider.operators.one_time import PlanWindowsOperator, StartHistoryOperator
+from airflow_export_provider.sensors.bucket_access import BucketAccessSensor, notifier_hub
 from airflow_export_provider.spec import ExportSpec, describe_duration
 from airflow_export_provider.timetables import GridWindowTimetable
 from airflow_export_provider.version_compat import DAG, Param
@@ -52,7 +54,10 @@ def build_export_dag(spec: ExportSpec, **dag_kwargs: Any) -> DAG:
     }
     options.update(dag_kwargs)
     with DAG(**options) as dag:
-        EventExportOperator(task_id="export_window", spec=spec)
+        export = EventExportOperator(task_id="export_window", spec=spec, **_run_callbacks(spec))
+        check = _access_check(spec)
+        if check is not None:
+            check >> export
         if spec.schedule.include_history and spec.one_time.enabled:
             StartHistoryOperator(task_id="start_history", spec=spec, retries=3)
     return dag
@@ -101,13 +106,34 @@ def build_one_time_dag(spec: ExportSpec, **dag_kwargs: Any) -> DAG:
         plan = PlanWindowsOperator(
             task_id="plan_windows", spec=spec, start="{{ params.start }}", end="{{ params.end }}"
         )
-        EventExportOperator.partial(
+        exports = EventExportOperator.partial(
             task_id="export_windows",
             spec=spec,
             instance_id=0,
             max_active_tis_per_dagrun=spec.one_time.concurrency,
+            **_run_callbacks(spec),
         ).expand_kwargs(plan.output)
+        check = _access_check(spec)
+        if check is not None:  # after planning: a wrong range fails at once, without waiting for access
+            plan >> check >> exports
     return dag
+
+
+def _access_check(spec: ExportSpec) -> BucketAccessSensor | None:
+    """The first task of every run: wait until the bucket is usable (see ``sensors/bucket_access.py``)."""
+    if not spec.access.check or spec.destination.type != "s3":
+        return None
+    return BucketAccessSensor(task_id="check_access", spec=spec, notify=notifier_hub(spec))
+
+
+def _run_callbacks(spec: ExportSpec) -> dict[str, Any]:
+    """Alerts when an export task starts, completes or finally fails (retries exhausted)."""
+    callbacks = {
+        "on_execute_callback": notifiers_for(spec, "started"),
+        "on_success_callback": notifiers_for(spec, "completed"),
+        "on_failure_callback": notifiers_for(spec, "failed"),
+    }
+    return {name: found for name, found in callbacks.items() if found}
 
 
 _ONE_TIME_DOC = """

@@ -342,6 +342,78 @@ class OneTimeSpec(_Model):
     concurrency: int = Field(default=4, ge=1, le=64)
 
 
+AlertEvent = Literal["started", "completed", "failed", "waiting_for_credentials", "stopped"]
+ALERT_EVENTS: tuple[AlertEvent, ...] = (
+    "started",
+    "completed",
+    "failed",
+    "waiting_for_credentials",
+    "stopped",
+)
+
+
+class WebhookAlertSpec(_Model):
+    """A signed JSON POST per event to the URL of an Airflow ``http`` connection.
+
+    The connection's host (with schema, port and path) is the URL; its password is the
+    HMAC-SHA256 secret of the ``X-Export-Signature`` header.
+    """
+
+    conn_id: str = Field(min_length=1)
+    on: tuple[AlertEvent, ...] = ("started", "completed", "failed", "waiting_for_credentials", "stopped")
+    timeout: Duration = dt.timedelta(seconds=10)
+    retries: int = Field(default=3, ge=0, le=10)
+
+
+class EmailAlertSpec(_Model):
+    """E-mails through an Airflow ``smtp`` connection (and its notifier)."""
+
+    to: tuple[str, ...] = Field(min_length=1)
+    conn_id: str = "smtp_default"
+    from_email: str | None = None
+    on: tuple[AlertEvent, ...] = ("started", "completed", "stopped", "failed", "waiting_for_credentials")
+
+
+class AlertsSpec(_Model):
+    webhook: WebhookAlertSpec | None = None
+    email: EmailAlertSpec | None = None
+
+
+class AccessSpec(_Model):
+    """Checking the destination before each run, and waiting for a fix instead of failing.
+
+    When the check fails for an access reason, the run waits (a deferrable sensor; a
+    rescheduling one without a triggerer), re-checking every ``check_every``, alerting at
+    each ``alert_after`` of waiting; after ``grace`` it stops: a final alert, the run
+    fails with the classified error, and the DAG is paused through Airflow's REST API
+    (``airflow_api_conn_id``, an ``http`` connection to the API server with a user).
+    """
+
+    check: bool = True
+    check_every: Duration = dt.timedelta(minutes=10)
+    alert_after: tuple[Duration, ...] = (dt.timedelta(0), dt.timedelta(days=1), dt.timedelta(days=2))
+    grace: Duration = dt.timedelta(days=3)
+    deferrable: bool = True
+    airflow_api_conn_id: str = "airflow_api"
+
+    @field_validator("check_every")
+    @classmethod
+    def _sensible_interval(cls, every: dt.timedelta) -> dt.timedelta:
+        if not dt.timedelta(seconds=1) <= every <= dt.timedelta(days=1):
+            raise ValueError("check_every must be between 1s and 1d")
+        return every
+
+    @model_validator(mode="after")
+    def _alerts_within_grace(self) -> AccessSpec:
+        if any(after >= self.grace for after in self.alert_after):
+            raise ValueError(
+                "every alert_after must come before the grace period ends (the stop alert ends it)"
+            )
+        if list(self.alert_after) != sorted(set(self.alert_after)):
+            raise ValueError("alert_after must be increasing, without repeats")
+        return self
+
+
 class ExportSpec(_Model):
     """One export: which events, from where, to which bucket, in which format, how often."""
 
@@ -355,6 +427,8 @@ class ExportSpec(_Model):
     fields: FieldsSpec = FieldsSpec()
     schedule: ScheduleSpec
     one_time: OneTimeSpec = OneTimeSpec()
+    access: AccessSpec = AccessSpec()
+    alerts: AlertsSpec = AlertsSpec()
 
     @property
     def dag_id(self) -> str:

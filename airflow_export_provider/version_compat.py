@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from airflow.sdk import DAG, BaseOperator, Param
+from airflow.sdk import DAG, BaseHook, BaseNotifier, BaseOperator, BaseSensorOperator, Param
 from airflow.sdk.definitions.context import Context
-from airflow.sdk.exceptions import AirflowSkipException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-__all__ = ["DAG", "AirflowSkipException", "BaseOperator", "Context", "Param"]
+__all__ = [
+    "DAG",
+    "AirflowFailException",
+    "AirflowSkipException",
+    "BaseHook",
+    "BaseNotifier",
+    "BaseOperator",
+    "BaseSensorOperator",
+    "Context",
+    "Param",
+]

@@ -89,7 +89,7 @@ def test_a_manual_run_of_the_recurring_dag_exports_the_chosen_day_and_leaves_his
     upload_lake(s3, lake3)
     s3.create_bucket(Bucket="demo-exports")
     dag = example_dag("export__berlin_web_events")
-    assert {task.task_id for task in dag.tasks} == {"export_window", "start_history"}
+    assert {task.task_id for task in dag.tasks} == {"check_access", "export_window", "start_history"}
     run = dag.test(logical_date=pendulum.datetime(2025, 3, 2, 9, tz="Europe/Berlin"))
     states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
     assert "success" in states["export_window"] and "skipped" in states["start_history"]

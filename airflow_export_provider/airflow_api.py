@@ -1,0 +1,77 @@
+"""A small client of Airflow's REST API, for what a task cannot do through the Task SDK.
+
+Pausing a DAG (when an export stops after its grace period) and reading run states
+(``airflow-export status``) go through the public API server, authenticated with a user
+of the auth manager. Credentials live in an Airflow ``http`` connection (default id
+``airflow_api``): host = the API server's base URL (``http://airflow-api:8080``), login
+and password = a user allowed to edit DAGs. The token is never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+logger = logging.getLogger(__name__)
+
+
+class AirflowApiError(RuntimeError):
+    """The API server refused or could not be reached; the message says which and why."""
+
+
+@dataclass
+class AirflowApi:
+    base_url: str
+    username: str
+    password: str
+    timeout: float = 30.0
+
+    @classmethod
+    def from_connection(cls, conn_id: str) -> AirflowApi:
+        from airflow_export_provider.version_compat import BaseHook
+
+        connection = BaseHook.get_connection(conn_id)
+        host = connection.host or ""
+        if "://" not in host:
+            host = f"{connection.schema or 'http'}://{host}"
+        if connection.port and host.count(":") < 2:
+            host = f"{host}:{connection.port}"
+        return cls(host.rstrip("/"), connection.login or "", connection.password or "")
+
+    def _token(self) -> str:
+        try:
+            response = requests.post(
+                f"{self.base_url}/auth/token",
+                json={"username": self.username, "password": self.password},
+                timeout=self.timeout,
+            )
+        except requests.RequestException as error:
+            raise AirflowApiError(
+                f"Airflow API at {self.base_url} not reachable: {type(error).__name__}"
+            ) from None
+        if response.status_code >= 300:
+            raise AirflowApiError(
+                f"Airflow API at {self.base_url} refused user {self.username!r} (HTTP {response.status_code})"
+            )
+        token: str = response.json()["access_token"]
+        return token
+
+    def request(self, method: str, path: str, body: Any = None) -> Any:
+        headers = {"Authorization": f"Bearer {self._token()}"}
+        try:
+            response = requests.request(
+                method, self.base_url + path, json=body, headers=headers, timeout=self.timeout
+            )
+        except requests.RequestException as error:
+            raise AirflowApiError(f"{method} {path} failed: {type(error).__name__}") from None
+        if response.status_code >= 300:
+            raise AirflowApiError(f"{method} {path} -> HTTP {response.status_code}: {response.text[:300]}")
+        return response.json() if response.content else None
+
+    def pause(self, dag_id: str) -> None:
+        self.request("PATCH", f"/api/v2/dags/{quote(dag_id)}", {"is_paused": True})
+        logger.warning("paused DAG %s through the Airflow API at %s", dag_id, self.base_url)

@@ -1,0 +1,1 @@
+"""Sensors that hold a run until it can succeed: destination access."""

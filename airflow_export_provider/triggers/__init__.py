@@ -1,0 +1,1 @@
+"""Deferrable counterparts of the provider's sensors, run by Airflow's triggerer."""
