@@ -1,4 +1,4 @@
-"""``airflow-export``: demo, generate-events, validate, preview, check, policy, run.
+"""``airflow-export``: demo, generate-events, validate, preview, check, policy, status, run.
 
 ``run`` exports windows without a scheduler through the same code path as the operator;
 credentials come from Airflow connections as in a task (``AIRFLOW_CONN_<ID>`` environment
@@ -13,6 +13,7 @@ import logging
 import sys
 from pathlib import Path
 
+from airflow_export_provider.airflow_api import AirflowApiError
 from airflow_export_provider.exceptions import ExportError, ExportSpecError
 
 
@@ -127,6 +128,19 @@ def _policy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _status(args: argparse.Namespace) -> int:
+    from airflow_export_provider.airflow_api import AirflowApi
+    from airflow_export_provider.spec import ExportSpec
+    from airflow_export_provider.status import recent_runs, render
+
+    spec = ExportSpec.from_yaml(args.spec)
+    api = AirflowApi.from_connection(args.api_conn_id or spec.access.airflow_api_conn_id)
+    for dag_id in (spec.dag_id, spec.one_time_dag_id) if spec.one_time.enabled else (spec.dag_id,):
+        paused, rows = recent_runs(api, dag_id, args.limit)
+        sys.stdout.write(render(dag_id, paused, rows))
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from airflow_export_provider.demo import run_demo
 
@@ -181,6 +195,16 @@ def parser() -> argparse.ArgumentParser:
     )
     policy.set_defaults(handler=_policy)
 
+    status = commands.add_parser(
+        "status", help="the export's latest runs and their status, from the Airflow API"
+    )
+    status.add_argument("spec", type=Path)
+    status.add_argument("--limit", type=int, default=10)
+    status.add_argument(
+        "--api-conn-id", help="http connection to the API server (default: access.airflow_api_conn_id)"
+    )
+    status.set_defaults(handler=_status)
+
     run = commands.add_parser("run", help="export the grid windows in [start, end) without a scheduler")
     run.add_argument("--spec", type=Path, required=True)
     run.add_argument("--start", required=True, help="grid point, e.g. 2025-03-01 or 2025-03-01T04:00")
@@ -195,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     try:
         code: int = args.handler(args)
-    except ExportError as error:
+    except (ExportError, AirflowApiError) as error:
         print(f"airflow-export: {error}", file=sys.stderr)
         return 2
     return code

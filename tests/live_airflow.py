@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -147,7 +148,14 @@ def live_airflow(home: Path, dags_folder: Path, extra_env: dict[str, str]) -> It
     """Migrate a fresh metadata DB, start every part, wait for health; stop everything by PID."""
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    env = airflow_env(home, dags_folder, port, extra_env)
+    # A known admin password (the auth manager keeps an existing file), so that DAGs can be
+    # given the ``airflow_api`` connection the access sensor pauses them through.
+    password = secrets.token_urlsafe(16)
+    (home / "passwords.json").write_text(json.dumps({USER: password}))
+    api_conn = {"conn_type": "http", "host": f"http://127.0.0.1:{port}", "login": USER, "password": password}
+    env = airflow_env(
+        home, dags_folder, port, {"AIRFLOW_CONN_AIRFLOW_API": json.dumps(api_conn), **extra_env}
+    )
     airflow = str(Path(sys.executable).with_name("airflow"))
     migrated = subprocess.run([airflow, "db", "migrate"], env=env, capture_output=True, text=True)
     if migrated.returncode:

@@ -37,10 +37,16 @@ class WebhookReceiver:
     answers: list[int] = field(default_factory=list)
     delay_seconds: float = 0.0
 
-    def wait_for(self, status: str, count: int = 1, timeout: float = 120) -> list[Delivery]:
+    def wait_for(
+        self, status: str, count: int = 1, timeout: float = 120, export_id: str | None = None
+    ) -> list[Delivery]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            found = [d for d in self.deliveries if d.json.get("status") == status]
+            found = [
+                d
+                for d in self.deliveries
+                if d.json.get("status") == status and export_id in (None, d.json.get("export_id"))
+            ]
             if len(found) >= count:
                 return found
             time.sleep(0.2)

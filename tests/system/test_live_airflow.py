@@ -25,6 +25,7 @@ import pytest
 from airflow_export_provider.loopback_s3 import LoopbackS3
 from tests.conftest import REPO, upload_lake
 from tests.live_airflow import LiveAirflow, live_airflow
+from tests.receivers import WebhookReceiver, webhook_receiver
 from tests.reference import expected_records, sort_key
 
 pytestmark = [pytest.mark.system, pytest.mark.live]
@@ -41,9 +42,39 @@ schedule: {every: 12h, timezone: UTC}
 """
 
 
+# Two exports whose bucket is missing: one gets it during the wait (deferrable, in the
+# triggerer), one never does (reschedule mode, a short grace period).
+WAIT_SPEC = """\
+export_id: live_wait
+account_id: acme
+source: {type: lake, path: s3://demo-event-lake/events}
+destination: {type: s3, bucket: later-bucket, prefix: acme/wait}
+schedule: {every: 24h, timezone: UTC}
+one_time: {enabled: false}
+access: {check_every: 2s, alert_after: [0s, 4s], grace: 10m}
+alerts: {webhook: {conn_id: export_webhook}}
+"""
+STOP_SPEC = """\
+export_id: live_stop
+account_id: acme
+source: {type: lake, path: s3://demo-event-lake/events}
+destination: {type: s3, bucket: never-bucket, prefix: acme/stop}
+schedule: {every: 24h, timezone: UTC}
+one_time: {enabled: false}
+access: {check_every: 2s, alert_after: [0s], grace: 12s, deferrable: false}
+alerts: {webhook: {conn_id: export_webhook}}
+"""
+
+
+@pytest.fixture(scope="module")
+def webhooks() -> Iterator[WebhookReceiver]:
+    with webhook_receiver() as receiver:
+        yield receiver
+
+
 @pytest.fixture(scope="module")
 def airflow(
-    s3_server: LoopbackS3, lake3: Path, tmp_path_factory: pytest.TempPathFactory
+    s3_server: LoopbackS3, lake3: Path, tmp_path_factory: pytest.TempPathFactory, webhooks: WebhookReceiver
 ) -> Iterator[LiveAirflow]:
     urllib.request.urlopen(urllib.request.Request(f"{s3_server.endpoint_url}/moto-api/reset", method="POST"))
     s3 = s3_server.client()
@@ -54,7 +85,12 @@ def airflow(
     (dags / "exports").mkdir(parents=True)
     shutil.copy(REPO / "example_dags" / "exports_from_yaml.py", dags)
     (dags / "exports" / "live_events.yaml").write_text(LIVE_SPEC)
+    (dags / "exports" / "live_wait.yaml").write_text(WAIT_SPEC)
+    (dags / "exports" / "live_stop.yaml").write_text(STOP_SPEC)
     extra = {
+        "AIRFLOW_CONN_EXPORT_WEBHOOK": json.dumps(
+            {"conn_type": "http", "host": webhooks.url, "password": "whsec"}
+        ),
         "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(16),
         "AIRFLOW__API__SECRET_KEY": secrets.token_hex(16),
     }
@@ -226,3 +262,84 @@ def test_a_backfill_started_from_the_airflow_ui_exports_its_window(
     assert reconcile(s3, lake3, {window: found[window]}) == len(
         expected_records(lake3, pendulum.datetime(2025, 3, 3, 12), pendulum.datetime(2025, 3, 4))
     )
+
+
+def _task_states(airflow: LiveAirflow, dag_id: str, run_id: str) -> dict[str, str]:
+    reply = airflow.request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances")
+    return {ti["task_id"]: ti.get("state") for ti in reply["task_instances"]}
+
+
+def test_a_run_waits_for_its_bucket_in_the_triggerer_alerts_and_completes_once_fixed(
+    airflow: LiveAirflow, s3_server: LoopbackS3, webhooks: WebhookReceiver
+) -> None:
+    dag_id = "export__live_wait"
+    airflow.request("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
+    airflow.request("POST", f"/api/v2/dags/{dag_id}/dagRuns", {"logical_date": "2025-03-02T00:00:00Z"})
+    alerts = webhooks.wait_for("waiting_for_credentials", count=2, export_id="live_wait", timeout=90)
+    assert alerts[0].json["error"]["class"] == "BucketNotFound"
+    assert "there is no bucket named 'later-bucket'" in alerts[0].json["error"]["message"]
+    [run] = airflow.dag_runs(dag_id)
+    assert _task_states(airflow, dag_id, run["dag_run_id"])["check_access"] == "deferred"
+    from airflow_export_provider.status import run_status
+
+    assert (
+        run_status(run["state"], _task_states(airflow, dag_id, run["dag_run_id"]))
+        == "waiting_for_credentials"
+    )
+
+    s3: Any = s3_server.client()
+    s3.create_bucket(Bucket="later-bucket")
+
+    def finished() -> Any:
+        [current] = airflow.dag_runs(dag_id)
+        return current if current["state"] in ("success", "failed") else None
+
+    done = airflow.wait_for("the waiting run to finish", finished, timeout=180)
+    assert done["state"] == "success", _task_states(airflow, dag_id, run["dag_run_id"])
+    completed = webhooks.wait_for("completed", export_id="live_wait")[0].json
+    assert completed["window"]["start"] == done["data_interval_start"].replace("Z", "+00:00")
+    assert webhooks.wait_for("started", export_id="live_wait")
+    assert s3.list_objects_v2(Bucket="later-bucket", Prefix="acme/wait/_manifests/")["KeyCount"] == 1
+
+
+def test_access_never_fixed_stops_the_export_pauses_the_dag_and_fails_the_run(
+    airflow: LiveAirflow,
+    webhooks: WebhookReceiver,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    dag_id = "export__live_stop"
+    airflow.request("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
+    airflow.request("POST", f"/api/v2/dags/{dag_id}/dagRuns", {"logical_date": "2025-03-02T00:00:00Z"})
+    assert webhooks.wait_for("waiting_for_credentials", export_id="live_stop", timeout=90)
+    stopped = webhooks.wait_for("stopped", export_id="live_stop", timeout=180)[0].json
+    assert stopped["error"]["class"] == "BucketNotFound"
+
+    def failed() -> Any:
+        runs = airflow.dag_runs(dag_id)
+        return runs[0] if runs and runs[0]["state"] == "failed" else None
+
+    run = airflow.wait_for("the stopped run to fail", failed, timeout=120)
+    states = _task_states(airflow, dag_id, run["dag_run_id"])
+    assert states["check_access"] == "failed" and states["export_window"] == "upstream_failed"
+    assert airflow.request("GET", f"/api/v2/dags/{dag_id}")["is_paused"] is True
+    from airflow_export_provider.status import run_status
+
+    assert run_status(run["state"], states) == "stopped"
+    log = airflow.request(
+        "GET",
+        f"/api/v2/dags/{dag_id}/dagRuns/{run['dag_run_id']}/taskInstances/check_access/logs/1?full_content=true",
+    )
+    text = json.dumps(log)
+    assert "export stopped after waiting" in text and "the DAG is paused" in text
+    assert "bucket does not exist" in text
+
+    # What a user sees with `airflow-export status`, through the same REST API.
+    from airflow_export_provider.cli import main
+
+    monkeypatch.setenv("AIRFLOW_CONN_AIRFLOW_API", airflow.env["AIRFLOW_CONN_AIRFLOW_API"])
+    assert main(["status", str(airflow.home.parent / "dags" / "exports" / "live_stop.yaml")]) == 0
+    shown = capsys.readouterr().out
+    assert "export__live_stop: paused" in shown
+    [line] = [line for line in shown.splitlines() if run["dag_run_id"] in line]
+    assert line.split()[:3] == ["2025-03-02T00:00:00Z", "stopped", "-"]

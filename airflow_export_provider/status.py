@@ -1,0 +1,87 @@
+"""Export status from Airflow's states: what ``airflow-export status`` and the docs call each run.
+
+=========================  ==========================================================
+export status              Airflow states
+=========================  ==========================================================
+pending                    the run is queued, or its tasks are not started yet
+waiting_for_credentials    ``check_access`` is deferred or up for reschedule
+running                    ``export_window`` (or ``check_access``) is running, or up for retry
+done                       the run succeeded (its manifest is written)
+stopped                    the run failed in ``check_access``: access was not fixed in time
+failed                     the run failed in ``export_window``, retries exhausted
+=========================  ==========================================================
+
+The export itself is *active* or *paused* (a stop pauses the DAG; so may a person).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from airflow_export_provider.airflow_api import AirflowApi, AirflowApiError
+
+WAITING_STATES = {"deferred", "up_for_reschedule"}
+
+
+def run_status(run_state: str, task_states: Mapping[str, str | None]) -> str:
+    check = task_states.get("check_access")
+    export = task_states.get("export_window") or task_states.get("export_windows")
+    if run_state == "success":
+        return "done"
+    if run_state == "failed":
+        return "stopped" if check == "failed" else "failed"
+    if check in WAITING_STATES:
+        return "waiting_for_credentials"
+    if export in ("running", "up_for_retry", "restarting", "deferred") or check == "running":
+        return "running"
+    return "pending"
+
+
+@dataclass(frozen=True)
+class RunRow:
+    run_id: str
+    window_start: str | None
+    window_end: str | None
+    status: str
+    records: int | None
+
+
+def recent_runs(api: AirflowApi, dag_id: str, limit: int = 10) -> tuple[bool, list[RunRow]]:
+    """Whether the DAG is paused, and its latest runs (newest first) with their export status."""
+    dag = api.request("GET", f"/api/v2/dags/{quote(dag_id)}")
+    runs = api.request("GET", f"/api/v2/dags/{quote(dag_id)}/dagRuns?order_by=-run_after&limit={limit}")
+    rows = []
+    for run in runs.get("dag_runs", []):
+        run_id = run["dag_run_id"]
+        tis = api.request("GET", f"/api/v2/dags/{quote(dag_id)}/dagRuns/{quote(run_id)}/taskInstances")
+        states = {ti["task_id"]: ti.get("state") for ti in tis.get("task_instances", [])}
+        status = run_status(run.get("state") or "", states)
+        rows.append(RunRow(run_id, run.get("data_interval_start"), run.get("data_interval_end"), status,
+                           _records(api, dag_id, run_id) if status == "done" else None))  # fmt: skip
+    return bool(dag.get("is_paused")), rows
+
+
+def _records(api: AirflowApi, dag_id: str, run_id: str) -> int | None:
+    path = (f"/api/v2/dags/{quote(dag_id)}/dagRuns/{quote(run_id)}/taskInstances/export_window"
+            "/xcomEntries/return_value")  # fmt: skip
+    try:
+        value: Any = api.request("GET", path).get("value")
+    except AirflowApiError:
+        return None
+    return value.get("records") if isinstance(value, dict) else None
+
+
+def render(dag_id: str, paused: bool, rows: list[RunRow]) -> str:
+    lines = [
+        f"{dag_id}: {'paused' if paused else 'active'}",
+        f"  {'window start':<26} {'status':<24} {'records':>9}  run",
+    ]
+    for row in rows:
+        records = f"{row.records:,}" if row.records is not None else "-"
+        lines.append(f"  {row.window_start or '-':<26} {row.status:<24} {records:>9}  {row.run_id}")
+    if not rows:
+        lines.append("  (no runs yet)")
+    return "\n".join(lines) + "\n"
