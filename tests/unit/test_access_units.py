@@ -1,0 +1,76 @@
+"""Status mapping, policies and the access spec, without servers."""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_export_provider.access import mask_key_id
+from airflow_export_provider.policy import bucket_policy, user_policy
+from airflow_export_provider.spec import S3DestinationSpec
+from airflow_export_provider.status import run_status
+from tests.unit.test_spec import problems, valid
+
+
+@pytest.mark.parametrize(
+    ("run_state", "tasks", "status"),
+    [
+        ("queued", {}, "pending"),
+        ("running", {"check_access": "scheduled"}, "pending"),
+        ("running", {"check_access": "deferred"}, "waiting_for_credentials"),
+        ("running", {"check_access": "up_for_reschedule"}, "waiting_for_credentials"),
+        ("running", {"check_access": "running"}, "running"),
+        ("running", {"check_access": "success", "export_window": "running"}, "running"),
+        ("running", {"check_access": "success", "export_window": "up_for_retry"}, "running"),
+        ("success", {"check_access": "success", "export_window": "success"}, "done"),
+        ("failed", {"check_access": "failed", "export_window": "upstream_failed"}, "stopped"),
+        ("failed", {"check_access": "success", "export_window": "failed"}, "failed"),
+    ],
+)
+def test_airflow_states_map_to_export_status(run_state: str, tasks: dict[str, str], status: str) -> None:
+    assert run_status(run_state, tasks) == status
+
+
+def test_key_ids_are_masked() -> None:
+    assert mask_key_id("AKIAIOSFODNN7EXAMPLE") == "AKIA…MPLE"
+    assert mask_key_id("short") == "…"
+    assert "environment" in mask_key_id(None)
+
+
+def test_policies_grant_only_the_prefix_and_the_key() -> None:
+    destination = S3DestinationSpec.model_validate(
+        {"bucket": "acme-exports", "prefix": "team/events",
+         "encryption": {"type": "aws:kms", "kms_key_id": "arn:aws:kms:eu-west-1:111122223333:key/abc"}}
+    )  # fmt: skip
+    statements = {s["Sid"]: s for s in user_policy(destination)["Statement"]}
+    assert statements["WriteExportObjects"]["Resource"] == "arn:aws:s3:::acme-exports/team/events/*"
+    assert statements["ListTheExportPrefix"]["Condition"]["StringLike"]["s3:prefix"] == [
+        "team/events/*", "team/events",
+    ]  # fmt: skip
+    assert statements["EncryptWithTheExportKey"]["Resource"].endswith(":key/abc")
+    cross = bucket_policy(destination, "arn:aws:iam::444455556666:role/exporter")["Statement"]
+    assert all(s["Principal"] == {"AWS": "arn:aws:iam::444455556666:role/exporter"} for s in cross)
+    assert not any(
+        a.startswith("kms:")
+        for s in cross
+        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    )
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        (
+            {"access": {"alert_after": ["0s", "4d"], "grace": "3d"}},
+            "every alert_after must come before the grace",
+        ),
+        ({"access": {"alert_after": ["1d", "0s"]}}, "alert_after must be increasing"),
+        ({"access": {"check_every": "0s"}}, "check_every must be between 1s and 1d"),
+        (
+            {"alerts": {"webhook": {"conn_id": "h", "on": ["finished"]}}},
+            "alerts.webhook.on[0]: 'finished' is not allowed",
+        ),
+        ({"alerts": {"email": {"to": []}}}, "alerts.email.to"),
+    ],
+)
+def test_access_and_alert_mistakes_are_named(section: dict[str, object], message: str) -> None:
+    assert message in problems(valid(**section))
