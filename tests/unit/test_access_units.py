@@ -74,3 +74,23 @@ def test_policies_grant_only_the_prefix_and_the_key() -> None:
 )
 def test_access_and_alert_mistakes_are_named(section: dict[str, object], message: str) -> None:
     assert message in problems(valid(**section))
+
+
+@pytest.mark.parametrize(
+    ("code", "title"),
+    [("ExpiredToken", "expired or invalid session token"), ("InvalidToken", "expired or invalid session token"),
+     ("AccountProblem", "access disabled or explicitly denied"), ("PermanentRedirect", "bucket is in another region")],
+)  # fmt: skip
+def test_codes_moto_cannot_produce_are_classified_from_the_answer(code: str, title: str) -> None:
+    """Session tokens and redirects cannot be made to fail in moto; their codes are mapped the same way."""
+    from botocore.exceptions import ClientError
+
+    from airflow_export_provider.access import BucketAccessChecker
+
+    destination = S3DestinationSpec.model_validate({"bucket": "acme-exports", "region": "eu-west-1"})
+    checker = BucketAccessChecker(destination, "daily", clients=lambda service: None,
+                                  key_id="ASIAIOSFODNN7EXAMPLE", region=None)  # fmt: skip
+    answer: dict[str, object] = {"Error": {"Code": code, "Message": "answer from S3"}}
+    error = checker.classify(ClientError(answer, "GetBucketLocation"), "s3:GetBucketLocation")  # type: ignore[arg-type]
+    assert error.title == title
+    assert "ASIA…MPLE" in str(error) and "ASIAIOSFODNN7EXAMPLE" not in str(error)
