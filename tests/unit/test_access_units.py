@@ -78,9 +78,13 @@ def test_access_and_alert_mistakes_are_named(section: dict[str, object], message
 
 @pytest.mark.parametrize(
     ("code", "title"),
-    [("ExpiredToken", "expired or invalid session token"), ("InvalidToken", "expired or invalid session token"),
-     ("AccountProblem", "access disabled or explicitly denied"), ("PermanentRedirect", "bucket is in another region")],
-)  # fmt: skip
+    [
+        ("ExpiredToken", "expired or invalid session token"),
+        ("InvalidToken", "expired or invalid session token"),
+        ("AccountProblem", "access disabled or explicitly denied"),
+        ("PermanentRedirect", "bucket is in another region"),
+    ],
+)
 def test_codes_moto_cannot_produce_are_classified_from_the_answer(code: str, title: str) -> None:
     """Session tokens and redirects cannot be made to fail in moto; their codes are mapped the same way."""
     from botocore.exceptions import ClientError
