@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Debian packages the test suite needs on the machine itself: Chromium for the browser test
-# (Playwright drives the Debian build; `playwright install` downloads are not used).
+# (Playwright drives the Debian build; `playwright install` downloads are not used) and
+# PostgreSQL's binaries (tests start throwaway clusters of their own; see tests/postgres.py).
 # Idempotent; needs root or sudo, which the CI machines and the dev machines have.
 set -euo pipefail
 
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 as_root=()

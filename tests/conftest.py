@@ -31,6 +31,7 @@ os.environ.update(
 
 from airflow_export_provider.loopback_s3 import LoopbackS3, loopback_s3  # noqa: E402
 from airflow_export_provider.sample_events import write_lake  # noqa: E402
+from tests.postgres import Postgres, throwaway_postgres  # noqa: E402
 
 LAKE_DAY = dt.date(2025, 3, 1)
 LAKE_EVENTS_PER_DAY = 20_000
@@ -77,6 +78,13 @@ def airflow_db() -> Path:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return _HOME
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """A throwaway PostgreSQL server on 127.0.0.1 for the whole session (see tests/postgres.py)."""
+    with throwaway_postgres() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -25,6 +25,7 @@ import pytest
 from airflow_export_provider.loopback_s3 import LoopbackS3
 from tests.conftest import REPO, upload_lake
 from tests.live_airflow import LiveAirflow, live_airflow
+from tests.postgres import Postgres
 from tests.receivers import WebhookReceiver, webhook_receiver
 from tests.reference import expected_records, sort_key
 
@@ -43,7 +44,10 @@ schedule: {every: 12h, timezone: UTC}
 
 
 # Two exports whose bucket is missing: one gets it during the wait (deferrable, in the
-# triggerer), one never does (reschedule mode, a short grace period).
+# triggerer), one never does (reschedule mode, a short grace period). Reschedule pokes
+# are kept 10 s apart: at 2 s, the LocalExecutor's report of the previous poke could
+# arrive after the next was queued, and Airflow then failed the try ("finished with state
+# success, but the task instance's state attribute is queued").
 WAIT_SPEC = """\
 export_id: live_wait
 account_id: acme
@@ -59,9 +63,9 @@ export_id: live_stop
 account_id: acme
 source: {type: lake, path: s3://demo-event-lake/events}
 destination: {type: s3, bucket: never-bucket, prefix: acme/stop}
-schedule: {every: 24h, timezone: UTC}
+schedule: {every: 24h, timezone: UTC, retry_delay: 10s}
 one_time: {enabled: false}
-access: {check_every: 2s, alert_after: [0s], grace: 12s, deferrable: false}
+access: {check_every: 10s, alert_after: [0s], grace: 25s, deferrable: false}
 alerts: {webhook: {conn_id: export_webhook}}
 """
 
@@ -74,7 +78,11 @@ def webhooks() -> Iterator[WebhookReceiver]:
 
 @pytest.fixture(scope="module")
 def airflow(
-    s3_server: LoopbackS3, lake3: Path, tmp_path_factory: pytest.TempPathFactory, webhooks: WebhookReceiver
+    s3_server: LoopbackS3,
+    lake3: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    webhooks: WebhookReceiver,
+    postgres: Postgres,
 ) -> Iterator[LiveAirflow]:
     urllib.request.urlopen(urllib.request.Request(f"{s3_server.endpoint_url}/moto-api/reset", method="POST"))
     s3 = s3_server.client()
@@ -94,7 +102,8 @@ def airflow(
         "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(16),
         "AIRFLOW__API__SECRET_KEY": secrets.token_hex(16),
     }
-    with live_airflow(root / "home", dags, extra) as live:
+    postgres.create_database("airflow_live")
+    with live_airflow(root / "home", dags, extra, postgres.url("airflow_live")) as live:
         live.wait_for_dag(DAG_ID)
         live.request("PATCH", f"/api/v2/dags/{DAG_ID}", {"is_paused": False})
         yield live
