@@ -73,6 +73,9 @@ def _preview(args: argparse.Namespace) -> int:
 
     spec = ExportSpec.from_yaml(args.spec)
     if args.source_path is not None:
+        if spec.source.type != "lake":
+            print("airflow-export: --source-path only applies to lake sources", file=sys.stderr)
+            return 2
         spec = spec.model_copy(update={"source": spec.source.model_copy(update={"path": args.source_path})})
     grid = spec.schedule.grid
     if args.window is None:

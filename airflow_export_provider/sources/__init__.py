@@ -6,13 +6,17 @@ import pyarrow.fs as pafs
 
 from airflow_export_provider.sources.base import EventSource, SourceStats
 from airflow_export_provider.sources.lake import LakeSource
-from airflow_export_provider.spec import LakeSourceSpec
+from airflow_export_provider.spec import LakeSourceSpec, SqlSourceSpec
 
 __all__ = ["EventSource", "LakeSource", "SourceStats", "source_for"]
 
 
-def source_for(spec: LakeSourceSpec) -> EventSource:
-    """The source a spec describes, with its filesystem opened through Airflow connections."""
+def source_for(spec: LakeSourceSpec | SqlSourceSpec) -> EventSource:
+    """The source a spec describes, opened through Airflow connections."""
+    if isinstance(spec, SqlSourceSpec):
+        from airflow_export_provider.sources.sql import SqlSource
+
+        return SqlSource(spec)
     if spec.is_s3:
         from airflow_export_provider.hooks.lake import EventLakeHook
 
