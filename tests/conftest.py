@@ -88,6 +88,14 @@ def postgres() -> Iterator[Postgres]:
 
 
 @pytest.fixture(scope="session")
+def events_db(postgres: Postgres, lake3: Path) -> Postgres:
+    """lake3's events in table ``app.events`` of database ``events`` (see tests/sql_events.py)."""
+    from tests.sql_events import load_events
+
+    return load_events(postgres, lake3)
+
+
+@pytest.fixture(scope="session")
 def lake3(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Three days of sample events, for one-time exports and backfills over several windows."""
     root = tmp_path_factory.mktemp("lake3")

@@ -29,45 +29,12 @@ from airflow_export_provider.spec import ExportSpec
 from airflow_export_provider.windows import Window
 from tests.integration.test_s3_export import check_csv, check_xml, read_jsonl
 from tests.postgres import Postgres
-from tests.reference import expected_records, lake_rows, sort_key, strip_nulls
+from tests.reference import expected_records, sort_key, strip_nulls
+from tests.sql_events import COLUMNS
 
 pytestmark = pytest.mark.integration
-NULL = "\\N"  # COPY's NULL marker: unquoted empty CSV fields would turn '' into NULL
 BUCKET = "sql-exports"
 WINDOW = Window(pendulum.datetime(2025, 3, 2, 8), pendulum.datetime(2025, 3, 2, 16))
-COLUMNS = {
-    "event_name": "name", "event_time": "occurred_at", "user_id": "uid", "identity": "login_id",
-    "email": "email_addr", "phone": "phone_no", "custom_identities": "ids", "profile": "profile",
-    "device": "device", "comm_prefs": "prefs", "properties": "props",
-}  # fmt: skip
-TABLE = """CREATE TABLE app.events (
-    name text, occurred_at timestamptz NOT NULL, uid text, login_id text, email_addr text, phone_no text,
-    ids jsonb, profile jsonb, device jsonb, prefs jsonb, props jsonb)"""
-
-
-@pytest.fixture(scope="module")
-def events_db(postgres: Postgres, lake3: Path) -> Postgres:
-    postgres.create_database("events")
-    db = psycopg2.connect(host=postgres.host, port=postgres.port, user=postgres.user, dbname="events")
-    with db, db.cursor() as cursor:
-        cursor.execute("CREATE SCHEMA app")
-        cursor.execute(TABLE)
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        start, end = pendulum.datetime(2025, 3, 1), pendulum.datetime(2025, 3, 4)
-        for row in lake_rows(lake3, start, end):
-            groups = ("custom_identities", "profile", "device", "comm_prefs", "properties")
-            values = [row["event_name"], row["event_time"].isoformat(), row["user_id"], row["identity"],
-                          row["email"], row["phone"], *(_json(row[k]) for k in groups)]  # fmt: skip
-            writer.writerow([NULL if value is None else value for value in values])
-        buffer.seek(0)
-        cursor.copy_expert(f"COPY app.events FROM STDIN WITH (FORMAT csv, NULL '{NULL}')", buffer)
-        cursor.execute("CREATE INDEX ON app.events (occurred_at)")
-    return postgres
-
-
-def _json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False)
 
 
 @pytest.fixture()
