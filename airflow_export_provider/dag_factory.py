@@ -19,6 +19,7 @@ from airflow_export_provider.notifications.alerts import notifiers_for
 from airflow_export_provider.operators.export import EventExportOperator
 from airflow_export_provider.operators.one_time import PlanWindowsOperator, StartHistoryOperator
 from airflow_export_provider.sensors.bucket_access import BucketAccessSensor, notifier_hub
+from airflow_export_provider.sensors.window_complete import WindowCompleteSensor
 from airflow_export_provider.spec import ExportSpec, describe_duration
 from airflow_export_provider.timetables import GridWindowTimetable
 from airflow_export_provider.version_compat import DAG, Param
@@ -58,6 +59,8 @@ def build_export_dag(spec: ExportSpec, **dag_kwargs: Any) -> DAG:
         check = _access_check(spec)
         if check is not None:
             check >> export
+        if spec.completeness.mode != "none":
+            WindowCompleteSensor(task_id="wait_for_data", spec=spec) >> export
         if spec.schedule.include_history and spec.one_time.enabled:
             StartHistoryOperator(task_id="start_history", spec=spec, retries=3)
     return dag

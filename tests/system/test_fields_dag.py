@@ -26,8 +26,10 @@ def test_the_commerce_example_writes_the_selected_columns_per_event(s3: Any, lak
     upload_lake(s3, lake3)
     s3.create_bucket(Bucket="demo-exports")
     dag = example_dag("export__commerce_events")
+    assert {task.task_id for task in dag.tasks} == {"check_access", "wait_for_data", "export_window"}
     run = dag.test(logical_date=pendulum.datetime(2025, 3, 2, 12, tz="Europe/Berlin"))
     assert "success" in str(run.state).lower()
+    assert {ti.task_id: str(ti.state) for ti in run.get_task_instances()}["wait_for_data"].endswith("success")
 
     start, end = (
         pendulum.datetime(2025, 3, 2, tz="Europe/Berlin"),
