@@ -21,6 +21,7 @@ window bounds as bound parameters (``%(window_start)s``, ``%(window_end)s``).
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import logging
 import uuid
@@ -28,6 +29,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.json as pajson
 
 from airflow_export_provider.events import (
     CANONICAL_SCHEMA,
@@ -61,10 +63,19 @@ class SqlSource:
 
     # -- the queries
 
-    def statement(self, fields: Sequence[str]) -> str:
-        """The window's query for the given canonical fields (always with event_time, in order)."""
+    def statement(self, fields: Sequence[str], json_as_text: bool = False) -> str:
+        """The window's query for the given canonical fields (always with event_time, in order).
+
+        With ``json_as_text`` (PostgreSQL), JSON columns come as text and are parsed by
+        pyarrow's JSON reader a batch at a time, not by the driver row by row.
+        """
         time_column = self._mapped["event_time"]
-        selected = ", ".join(f"{self._mapped[name]} AS {name}" for name in fields)
+
+        def expression(name: str) -> str:
+            column = self._mapped[name]
+            return f"{column}::text" if json_as_text and name in JSON_FIELDS else column
+
+        selected = ", ".join(f"{expression(name)} AS {name}" for name in fields)
         if self._spec.table is not None:
             return (
                 f"SELECT {selected} FROM {self._spec.table} "
@@ -98,9 +109,9 @@ class SqlSource:
             yield conform(batch, target)
 
     def _batches(self, window: Window, fields: list[str]) -> Iterator[pa.RecordBatch]:
-        statement = self.statement(fields)
         bounds = {"window_start": window.start, "window_end": window.end}
         connection = self._connect()
+        statement = self.statement(fields, json_as_text=_is_postgres(connection))
         try:
             cursor = _streaming_cursor(connection, self._spec.batch_size)
             try:
@@ -150,10 +161,13 @@ def _connection_of(conn_id: str) -> Any:
         raise SourceError(f"cannot connect with {conn_id!r}: {_first_line(error)}") from None
 
 
+def _is_postgres(connection: Any) -> bool:
+    return type(connection).__module__.split(".")[0] in ("psycopg", "psycopg2")
+
+
 def _streaming_cursor(connection: Any, batch_size: int) -> Any:
     """A server-side cursor where the driver has one (psycopg 3 and psycopg2), else a plain one."""
-    module = type(connection).__module__
-    if module.split(".")[0] in ("psycopg", "psycopg2"):
+    if _is_postgres(connection):
         cursor = connection.cursor(name=f"airflow_export_{uuid.uuid4().hex[:12]}")
         cursor.itersize = batch_size
         return cursor
@@ -166,10 +180,12 @@ def _to_batch(rows: list[tuple[Any, ...]], fields: list[str]) -> pa.RecordBatch:
     for name, values in zip(fields, columns, strict=True):
         canonical = CANONICAL_SCHEMA.field(name).type
         if name in JSON_FIELDS:
-            objects = [_json_object(value, name) for value in values]
             typed = None if name in OPEN_STRUCTS else canonical
             try:
-                arrays.append(pa.array(objects, type=typed))
+                if all(value is None or isinstance(value, str) for value in values):
+                    arrays.append(_parse_json_texts(values, typed))
+                else:
+                    arrays.append(pa.array([_json_object(value, name) for value in values], type=typed))
             except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
                 raise EventSchemaError(
                     f"JSON column for {name!r} has values of mixed types: {error}"
@@ -179,6 +195,26 @@ def _to_batch(rows: list[tuple[Any, ...]], fields: list[str]) -> pa.RecordBatch:
         else:
             arrays.append(pa.array([None if v is None else str(v) for v in values], type=canonical))
     return pa.RecordBatch.from_arrays(arrays, names=fields)
+
+
+def _parse_json_texts(texts: Sequence[str | None], typed: pa.DataType | None) -> pa.Array:
+    """JSON objects as text → one struct array, parsed in C++ by pyarrow in one block."""
+    nulls = pa.array([text is None or text == "null" for text in texts], pa.bool_())
+    lines = "\n".join("{}" if text is None or text == "null" else text for text in texts).encode()
+    options = pajson.ParseOptions(
+        explicit_schema=pa.schema(list(typed)) if typed is not None else None,
+        unexpected_field_behavior="ignore" if typed is not None else "infer",
+    )
+    read = pajson.ReadOptions(block_size=len(lines) + 1)
+    table = pajson.read_json(io.BytesIO(lines), read_options=read, parse_options=options).combine_chunks()
+    if table.num_columns == 0:
+        return (
+            pa.StructArray.from_arrays([], fields=[], mask=nulls)
+            if len(texts)
+            else pa.array([], pa.struct([]))
+        )
+    columns = [column.chunk(0) for column in table.columns]
+    return pa.StructArray.from_arrays(columns, fields=list(table.schema), mask=nulls)
 
 
 def _json_object(value: Any, name: str) -> dict[str, Any] | None:

@@ -1,0 +1,119 @@
+"""Benchmark: export one day of events from PostgreSQL; rows/s and peak RSS at several sizes.
+
+    .venv/bin/python bench/sql_source.py --rows 1000000 5000000
+
+For each size: seeded sample events go into a throwaway PostgreSQL (the test suite's
+``tests/postgres.py``: Debian binaries, a cluster in a temp dir on 127.0.0.1), streamed
+into ``COPY`` batch by batch. Then a fresh Python process exports the day through the
+same code path as a DAG run (``export_window``), CSV.gz to a local folder, and reports
+rows/s, MB/s written and its own peak RSS. Memory should be flat across sizes: the
+source streams a server-side cursor and the writer is bounded by the batch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+import pyarrow.parquet as pq  # noqa: E402
+
+from airflow_export_provider.sample_events import write_lake  # noqa: E402
+from tests.postgres import Postgres, throwaway_postgres  # noqa: E402
+from tests.sql_events import COLUMNS, NULL, TABLE  # noqa: E402
+
+DAY = dt.date(2025, 3, 1)
+GROUPS = ("custom_identities", "profile", "device", "comm_prefs", "properties")
+
+CHILD = """
+import json, resource, sys, tempfile, time
+import pendulum
+from airflow_export_provider.destinations import destination_for
+from airflow_export_provider.export import export_window
+from airflow_export_provider.sources import source_for
+from airflow_export_provider.spec import ExportSpec
+from airflow_export_provider.windows import Window
+spec = ExportSpec.from_mapping(json.loads(sys.argv[1]))
+window = Window(pendulum.datetime(2025, 3, 1), pendulum.datetime(2025, 3, 2))
+started = time.perf_counter()
+result = export_window(spec, window, source=source_for(spec.source), destination=destination_for(spec.destination))
+seconds = time.perf_counter() - started
+print(json.dumps({"records": result.records, "bytes": result.bytes, "seconds": seconds,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def load(postgres: Postgres, rows: int, database: str) -> float:
+    """Generate ``rows`` events for one day and COPY them in, a Parquet batch at a time."""
+    import psycopg2
+
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as lake:
+        [path] = write_lake(lake, DAY, 1, rows)
+        postgres.create_database(database)
+        db = psycopg2.connect(host=postgres.host, port=postgres.port, user=postgres.user, dbname=database)
+        with db, db.cursor() as cursor:
+            cursor.execute("CREATE SCHEMA app")
+            cursor.execute(TABLE)
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=50_000):
+                buffer = io.StringIO()
+                writer = csv.writer(buffer)
+                for row in batch.to_pylist():
+                    values = [row["event_name"], row["event_time"].isoformat(), row["user_id"], row["identity"],
+                              row["email"], row["phone"],
+                              *(None if row[g] is None else json.dumps(row[g]) for g in GROUPS)]  # fmt: skip
+                    writer.writerow([NULL if value is None else value for value in values])
+                buffer.seek(0)
+                cursor.copy_expert(f"COPY app.events FROM STDIN WITH (FORMAT csv, NULL '{NULL}')", buffer)
+            cursor.execute("CREATE INDEX ON app.events (occurred_at)")
+            cursor.execute("ANALYZE app.events")
+        db.close()
+    return time.perf_counter() - started
+
+
+def export(postgres: Postgres, database: str, out: Path) -> dict[str, float]:
+    spec = {
+        "export_id": "bench", "account_id": "bench",
+        "source": {"type": "sql", "conn_id": "bench_db", "table": "app.events", "columns": COLUMNS},
+        "destination": {"type": "local", "path": str(out)}, "format": {"type": "csv"},
+        "schedule": {"every": "24h"},
+    }  # fmt: skip
+    connection = {"conn_type": "postgres", "host": postgres.host, "port": postgres.port, "login": postgres.user,
+                  "schema": database}  # fmt: skip
+    env = {**os.environ, "AIRFLOW_CONN_BENCH_DB": json.dumps(connection), "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-c", CHILD, json.dumps(spec)], env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(done.stderr[-3000:])
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
+    args = parser.parse_args()
+    print(f"{'rows':>10}  {'load s':>7}  {'export s':>8}  {'rows/s':>9}  {'MB/s':>6}  {'peak RSS MB':>11}")
+    with throwaway_postgres() as postgres:
+        for rows in args.rows:
+            database = f"bench_{rows}"
+            loaded = load(postgres, rows, database)
+            with tempfile.TemporaryDirectory() as out:
+                result = export(postgres, database, Path(out))
+            assert result["records"] == rows, result
+            print(f"{rows:>10,}  {loaded:>7.1f}  {result['seconds']:>8.1f}  {rows / result['seconds']:>9,.0f}  "
+                  f"{result['bytes'] / 1e6 / result['seconds']:>6.1f}  {result['peak_rss_mb']:>11,.0f}", flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
