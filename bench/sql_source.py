@@ -47,7 +47,8 @@ from airflow_export_provider.windows import Window
 spec = ExportSpec.from_mapping(json.loads(sys.argv[1]))
 window = Window(pendulum.datetime(2025, 3, 1), pendulum.datetime(2025, 3, 2))
 started = time.perf_counter()
-result = export_window(spec, window, source=source_for(spec.source), destination=destination_for(spec.destination))
+source, destination = source_for(spec.source), destination_for(spec.destination)
+result = export_window(spec, window, source=source, destination=destination)
 seconds = time.perf_counter() - started
 print(json.dumps({"records": result.records, "bytes": result.bytes, "seconds": seconds,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
@@ -70,9 +71,9 @@ def load(postgres: Postgres, rows: int, database: str) -> float:
                 buffer = io.StringIO()
                 writer = csv.writer(buffer)
                 for row in batch.to_pylist():
-                    values = [row["event_name"], row["event_time"].isoformat(), row["user_id"], row["identity"],
-                              row["email"], row["phone"],
-                              *(None if row[g] is None else json.dumps(row[g]) for g in GROUPS)]  # fmt: skip
+                    scalars = [row["event_name"], row["event_time"].isoformat(), row["user_id"],
+                               row["identity"], row["email"], row["phone"]]  # fmt: skip
+                    values = scalars + [None if row[g] is None else json.dumps(row[g]) for g in GROUPS]
                     writer.writerow([NULL if value is None else value for value in values])
                 buffer.seek(0)
                 cursor.copy_expert(f"COPY app.events FROM STDIN WITH (FORMAT csv, NULL '{NULL}')", buffer)
@@ -89,10 +90,11 @@ def export(postgres: Postgres, database: str, out: Path) -> dict[str, float]:
         "destination": {"type": "local", "path": str(out)}, "format": {"type": "csv"},
         "schedule": {"every": "24h"},
     }  # fmt: skip
-    connection = {"conn_type": "postgres", "host": postgres.host, "port": postgres.port, "login": postgres.user,
-                  "schema": database}  # fmt: skip
+    connection = {"conn_type": "postgres", "host": postgres.host, "port": postgres.port,
+                  "login": postgres.user, "schema": database}  # fmt: skip
     env = {**os.environ, "AIRFLOW_CONN_BENCH_DB": json.dumps(connection), "PYTHONPATH": str(REPO)}
-    done = subprocess.run([sys.executable, "-c", CHILD, json.dumps(spec)], env=env, capture_output=True, text=True)
+    command = [sys.executable, "-c", CHILD, json.dumps(spec)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
     if done.returncode:
         raise RuntimeError(done.stderr[-3000:])
     result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -111,8 +113,10 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as out:
                 result = export(postgres, database, Path(out))
             assert result["records"] == rows, result
-            print(f"{rows:>10,}  {loaded:>7.1f}  {result['seconds']:>8.1f}  {rows / result['seconds']:>9,.0f}  "
-                  f"{result['bytes'] / 1e6 / result['seconds']:>6.1f}  {result['peak_rss_mb']:>11,.0f}", flush=True)  # fmt: skip
+            seconds = result["seconds"]
+            rate, megabytes = rows / seconds, result["bytes"] / 1e6 / seconds
+            line = f"{rows:>10,}  {loaded:>7.1f}  {seconds:>8.1f}  {rate:>9,.0f}  {megabytes:>6.1f}"
+            print(f"{line}  {result['peak_rss_mb']:>11,.0f}", flush=True)
 
 
 if __name__ == "__main__":
