@@ -83,10 +83,11 @@ def load(postgres: Postgres, rows: int, database: str) -> float:
     return time.perf_counter() - started
 
 
-def export(postgres: Postgres, database: str, out: Path) -> dict[str, float]:
+def export(postgres: Postgres, database: str, out: Path, batch_size: int) -> dict[str, float]:
     spec = {
         "export_id": "bench", "account_id": "bench",
-        "source": {"type": "sql", "conn_id": "bench_db", "table": "app.events", "columns": COLUMNS},
+        "source": {"type": "sql", "conn_id": "bench_db", "table": "app.events", "columns": COLUMNS,
+                   "batch_size": batch_size},
         "destination": {"type": "local", "path": str(out)}, "format": {"type": "csv"},
         "schedule": {"every": "24h"},
     }  # fmt: skip
@@ -104,19 +105,26 @@ def export(postgres: Postgres, database: str, out: Path) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
+    parser.add_argument(
+        "--batch-size", type=int, nargs="+", default=[50_000], help="source.batch_size values"
+    )
     args = parser.parse_args()
-    print(f"{'rows':>10}  {'load s':>7}  {'export s':>8}  {'rows/s':>9}  {'MB/s':>6}  {'peak RSS MB':>11}")
+    columns = ("rows", "batch", "load s", "export s", "rows/s", "MB/s", "peak RSS MB")
+    widths = (10, 6, 7, 8, 9, 6, 11)
+    print("  ".join(f"{name:>{width}}" for name, width in zip(columns, widths, strict=True)))
     with throwaway_postgres() as postgres:
         for rows in args.rows:
             database = f"bench_{rows}"
             loaded = load(postgres, rows, database)
-            with tempfile.TemporaryDirectory() as out:
-                result = export(postgres, database, Path(out))
-            assert result["records"] == rows, result
-            seconds = result["seconds"]
-            rate, megabytes = rows / seconds, result["bytes"] / 1e6 / seconds
-            line = f"{rows:>10,}  {loaded:>7.1f}  {seconds:>8.1f}  {rate:>9,.0f}  {megabytes:>6.1f}"
-            print(f"{line}  {result['peak_rss_mb']:>11,.0f}", flush=True)
+            for batch_size in args.batch_size:
+                with tempfile.TemporaryDirectory() as out:
+                    result = export(postgres, database, Path(out), batch_size)
+                assert result["records"] == rows, result
+                seconds = result["seconds"]
+                rate, megabytes = rows / seconds, result["bytes"] / 1e6 / seconds
+                line = f"{rows:>10,}  {batch_size:>6,}  {loaded:>7.1f}  {seconds:>8.1f}  {rate:>9,.0f}"
+                line += f"  {megabytes:>6.1f}"
+                print(f"{line}  {result['peak_rss_mb']:>11,.0f}", flush=True)
 
 
 if __name__ == "__main__":
