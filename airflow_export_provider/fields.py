@@ -20,10 +20,20 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-import pendulum
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from airflow_export_provider.events import COMM_PREFS_TYPE, DEVICE_TYPE
+from airflow_export_provider.windows import check_timezone
+
+TimeZoneName = Annotated[str, AfterValidator(check_timezone)]
 
 STANDARD_IDENTIFIERS = ("identity", "email", "phone")
 DEVICE_FIELDS = tuple(field.name for field in DEVICE_TYPE)
@@ -130,16 +140,7 @@ class EventTimeSpec(_Model):
     """
 
     style: Literal["iso", "epoch"] = "iso"
-    timezone: str = "UTC"
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, name: str) -> str:
-        try:
-            pendulum.timezone(name)
-        except Exception:
-            raise ValueError(f"unknown timezone {name!r}; use an IANA name such as 'Europe/Berlin'") from None
-        return name
+    timezone: TimeZoneName = "UTC"
 
 
 SelectAll = Literal["all"]

@@ -16,11 +16,10 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import pendulum
 import yaml
 from pydantic import (
     BaseModel,
@@ -36,7 +35,7 @@ from pydantic import (
 )
 
 from airflow_export_provider.exceptions import ExportSpecError
-from airflow_export_provider.fields import FieldsSpec
+from airflow_export_provider.fields import FieldsSpec, TimeZoneName
 from airflow_export_provider.layout import FOLDER_PRESETS, parse_template
 from airflow_export_provider.windows import WindowGrid
 
@@ -134,15 +133,20 @@ class SqlSourceSpec(_Model):
         return "sql"
 
 
-def _source_type(value: Any) -> str:
-    if isinstance(value, Mapping):
-        return str(value.get("type", "lake"))
-    return str(getattr(value, "type", "lake"))
+def _type_or(default: str) -> Callable[[Any], str]:
+    """A union discriminator: the ``type`` key of a mapping or model, ``default`` when absent."""
+
+    def tag(value: Any) -> str:
+        if isinstance(value, Mapping):
+            return str(value.get("type", default))
+        return str(getattr(value, "type", default))
+
+    return tag
 
 
 SourceSpec = Annotated[
     Annotated[LakeSourceSpec, Tag("lake")] | Annotated[SqlSourceSpec, Tag("sql")],
-    Discriminator(_source_type),
+    Discriminator(_type_or("lake")),
 ]
 
 
@@ -198,15 +202,9 @@ def _clean_prefix(prefix: str) -> str:
     return "/".join(parts)
 
 
-def _destination_type(value: Any) -> str:
-    if isinstance(value, Mapping):
-        return str(value.get("type", "s3"))
-    return str(getattr(value, "type", "s3"))
-
-
 DestinationSpec = Annotated[
     Annotated[S3DestinationSpec, Tag("s3")] | Annotated[LocalDestinationSpec, Tag("local")],
-    Discriminator(_destination_type),
+    Discriminator(_type_or("s3")),
 ]
 
 
@@ -331,7 +329,7 @@ class ScheduleSpec(_Model):
     """
 
     every: int = 24
-    timezone: str = "UTC"
+    timezone: TimeZoneName = "UTC"
     start_date: dt.date | None = None
     delay: Duration = dt.timedelta(0)
     retries: int | Literal["unlimited"] = "unlimited"
@@ -363,15 +361,6 @@ class ScheduleSpec(_Model):
             allowed = ", ".join(f"{h}h" for h in GRID_HOURS)
             raise ValueError(f"{every!r} is not a whole divisor of 24 hours; use one of {allowed}")
         return hours
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, name: str) -> str:
-        try:
-            pendulum.timezone(name)
-        except Exception:
-            raise ValueError(f"unknown timezone {name!r}; use an IANA name such as 'Europe/Berlin'") from None
-        return name
 
     @field_validator("delay")
     @classmethod

@@ -118,6 +118,15 @@ class WindowGrid:
         return windows
 
 
+def check_timezone(name: str) -> str:
+    """An IANA zone name pendulum knows; the message says what to write instead."""
+    try:
+        pendulum.timezone(name)
+    except Exception:
+        raise ValueError(f"unknown timezone {name!r}; use an IANA name such as 'Europe/Berlin'") from None
+    return name
+
+
 def parse_moment(text: str, timezone: str = "UTC") -> DateTime:
     """Parse a user-given instant; a naive time or a bare date is read in ``timezone``."""
     try:

@@ -21,6 +21,7 @@ run exports its window.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -29,6 +30,7 @@ from airflow_export_provider.airflow_api import AirflowApi, AirflowApiError
 from airflow_export_provider.spec import ExportSpec
 from airflow_export_provider.version_compat import AirflowFailException, BaseSensorOperator, Context
 
+logger = logging.getLogger(__name__)
 Notify = Callable[[str, Context, BaseException | None], None]
 
 

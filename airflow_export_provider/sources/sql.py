@@ -193,7 +193,10 @@ def _to_batch(rows: list[tuple[Any, ...]], fields: list[str]) -> pa.RecordBatch:
         elif name == "event_time":
             arrays.append(pa.array([_as_utc(value) for value in values], type=canonical))
         else:
-            arrays.append(pa.array([None if v is None else str(v) for v in values], type=canonical))
+            try:  # text columns arrive as str: no per-value conversion
+                arrays.append(pa.array(values, type=canonical))
+            except (pa.ArrowInvalid, pa.ArrowTypeError):  # ids stored as numbers become text
+                arrays.append(pa.array([None if v is None else str(v) for v in values], type=canonical))
     return pa.RecordBatch.from_arrays(arrays, names=fields)
 
 
