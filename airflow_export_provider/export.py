@@ -9,6 +9,7 @@ Order of operations, and why:
    objects are being replaced. If a pending marker was already there, a previous run
    died half way: list its leftovers and abort its open multipart uploads.
 3. Stream source batches → projection → encoders → uploads, rolling files at the limits.
+   The source reads ahead on a second thread (``prefetch``), so reading and writing overlap.
 4. Write the manifest (last), delete stale objects, delete the pending marker.
 
 Any failure in 3 aborts the open uploads and deletes what this run committed, so a
@@ -26,6 +27,7 @@ from typing import Any
 from airflow_export_provider.destinations.base import Destination
 from airflow_export_provider.layout import KeyValues, ObjectLayout
 from airflow_export_provider.manifest import ManifestFacts, build_manifest, manifest_bytes
+from airflow_export_provider.prefetch import Prefetched
 from airflow_export_provider.projection import Projector, propose, scan_event_properties, select_events
 from airflow_export_provider.schema_store import DecidedSchema, SchemaStore
 from airflow_export_provider.sources.base import EventSource
@@ -130,8 +132,9 @@ def export_window(
     writer = WindowWriter(layout=layout, fmt=spec.format, destination=destination)
     progress = _Progress(window, log)
     without_event_name = 0
+    batches = Prefetched(source.read(window))
     try:
-        for batch in source.read(window):
+        for batch in batches:
             without_event_name += batch.column(0).null_count
             for event_name, rows in split_by_event(projector.common(select_events(batch, spec.fields))):
                 writer.write(event_name, projector.finish(event_name, rows))
@@ -139,6 +142,7 @@ def export_window(
             progress.batch_done(source.stats.rows_in_window, writer)
         files = writer.close()
     except BaseException:
+        batches.close()  # the source stops reading before its partial objects are removed
         committed = writer.abort()
         _delete_quietly(destination, committed, log)
         log.error(

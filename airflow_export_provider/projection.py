@@ -58,21 +58,27 @@ def scan_event_properties(batches: Iterable[pa.RecordBatch], fields: FieldsSpec)
     Fed with only the ``event_name`` and ``properties`` columns; one group-by per batch.
     """
     present: dict[str | None, set[str]] = {}
-    order: list[str] = []
+    order: list[str] = []  # first-seen order: batches of a scan may carry different members
+    known: set[str] = set()
     for batch in batches:
         batch = select_events(batch, fields)
         if not batch.num_rows:
             continue
         properties = _column(batch, "properties")
-        order = [f.name for f in properties.type]
+        order += [f.name for f in properties.type if f.name not in known]
+        known.update(order)
         encoded = pc.dictionary_encode(_column(batch, "event_name"), null_encoding="encode")
         columns = {"code": encoded.indices}
         for index, child in enumerate(properties.flatten()):
             columns[f"p{index}"] = child.is_valid()
-        grouped = pa.table(columns).group_by("code").aggregate([(f"p{i}", "any") for i in range(len(order))])
+        grouped = (
+            pa.table(columns)
+            .group_by("code")
+            .aggregate([(f"p{i}", "any") for i in range(properties.type.num_fields)])
+        )
         names = encoded.dictionary.to_pylist()
         codes = grouped.column("code").to_pylist()
-        for index, name in enumerate(order):
+        for index, name in enumerate(f.name for f in properties.type):
             flags = grouped.column(f"p{index}_any").to_pylist()
             for code, flag in zip(codes, flags, strict=True):
                 seen = present.setdefault(names[code], set())
