@@ -155,3 +155,42 @@ def test_rows_stream_in_batches_from_a_server_side_cursor(events_db: Postgres, c
                            (WINDOW.start, WINDOW.end))  # fmt: skip
         assert sum(sizes) == cursor.fetchone()[0]
     assert dt.timezone.utc  # the window bounds are aware datetimes, bound as parameters
+
+
+def test_both_reads_of_a_window_see_the_same_rows_while_new_events_arrive(
+    events_db: Postgres, connection: str
+) -> None:
+    """An event committed between the schema pass and the export pass is not half-exported."""
+    from airflow_export_provider.sources.sql import SqlSource
+
+    source = SqlSource(make_spec({"conn_id": connection, "table": "app.events"}).source)  # type: ignore[arg-type]
+    scanned = sum(batch.num_rows for batch in source.read(WINDOW, columns=["properties"]))
+    db = psycopg2.connect(host=events_db.host, port=events_db.port, user="postgres", dbname="events")
+    late = "INSERT INTO app.events (name, occurred_at, props) VALUES ('Late', %s, '{\"arrived_late\": 1}')"
+    try:
+        with db, db.cursor() as cursor:
+            cursor.execute(late, (WINDOW.start.add(hours=1),))
+        exported = list(source.read(WINDOW))
+        assert sum(batch.num_rows for batch in exported) == scanned
+        assert "arrived_late" not in [f.name for f in exported[0].schema.field("properties").type]
+        again = SqlSource(make_spec({"conn_id": connection, "table": "app.events"}).source)  # type: ignore[arg-type]
+        assert sum(batch.num_rows for batch in again.read(WINDOW)) == scanned + 1  # the next run has it
+    finally:
+        with db, db.cursor() as cursor:
+            cursor.execute("DELETE FROM app.events WHERE name = 'Late'")
+        db.close()
+
+
+def test_a_member_the_schema_pass_did_not_see_fails_instead_of_being_dropped() -> None:
+    """Drivers without a shared snapshot: a value the first read did not see stops the export."""
+    import pyarrow as pa
+
+    from airflow_export_provider.events import EventSchemaError
+    from airflow_export_provider.sources.sql import _refuse_unseen_members
+
+    target = pa.schema([("properties", pa.struct([("a", pa.int64())]))])
+    seen = pa.record_batch([pa.array([{"a": 1}], target.field("properties").type)], schema=target)
+    _refuse_unseen_members(seen, target)
+    newer = pa.record_batch([pa.array([{"a": 1, "b": "x"}])], names=["properties"])
+    with pytest.raises(EventSchemaError, match=r"properties member\(s\) b appeared while the window"):
+        _refuse_unseen_members(newer, target)

@@ -1,0 +1,82 @@
+"""``wait_for_data`` inside Airflow: a run defers until the window's marker appears, then exports.
+
+``dag.test()`` runs a deferred task's trigger in-process, so this exercises the same
+``WindowCompleteTrigger`` the triggerer runs, end to end with the export after it. The
+export is a drop-in YAML in a DAGs folder of its own (``dag.test()`` finds DAGs by
+parsing the folder), with a one-second check interval.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pendulum
+import pytest
+import yaml
+
+from tests.conftest import REPO
+from tests.reference import lake_rows
+
+pytestmark = [pytest.mark.system, pytest.mark.usefixtures("airflow_db")]
+START = pendulum.datetime(2025, 3, 3, 8, tz="UTC")
+
+
+def export_dag(folder: Path, lake: Path, monkeypatch: pytest.MonkeyPatch, **completeness: Any) -> Any:
+    """The export as a drop-in YAML in its own DAGs folder, parsed the way Airflow parses it."""
+    import airflow.settings
+    from airflow.dag_processing.dagbag import DagBag
+
+    spec = {
+        "export_id": "waits", "account_id": "acme", "source": {"path": str(lake)},
+        "destination": {"bucket": "demo-exports", "prefix": "waits"}, "format": {"type": "jsonl"},
+        "schedule": {"every": "8h", "start_date": "2025-03-01", "retries": 0}, "access": {"check": False},
+        "completeness": {"mode": "marker", "marker": "date={date}/_SUCCESS", "check_every": "1s",
+                         **completeness}}  # fmt: skip
+    (folder / "exports").mkdir(parents=True)
+    (folder / "exports" / "waits.yaml").write_text(yaml.safe_dump(spec))
+    (folder / "exports_from_yaml.py").write_text((REPO / "example_dags" / "exports_from_yaml.py").read_text())
+    monkeypatch.setattr(airflow.settings, "DAGS_FOLDER", str(folder))
+    bag = DagBag(dag_folder=str(folder))
+    assert bag.import_errors == {}
+    return bag.get_dag("export__waits")
+
+
+def states(run: Any) -> dict[str, str]:
+    return {ti.task_id: str(ti.state).split(".")[-1].lower() for ti in run.get_task_instances()}
+
+
+def test_the_export_waits_in_the_trigger_until_the_marker_appears(
+    s3: Any, lake3: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lake = tmp_path / "lake"
+    shutil.copytree(lake3, lake)
+    s3.create_bucket(Bucket="demo-exports")
+    marker = lake / "date=2025-03-03" / "_SUCCESS"
+    appeared = threading.Timer(4.0, marker.touch)
+    appeared.start()
+    started = time.monotonic()
+    run = export_dag(tmp_path / "dags", lake, monkeypatch).test(logical_date=START)
+    waited = time.monotonic() - started
+    appeared.cancel()
+    assert states(run) == {"wait_for_data": "success", "export_window": "success"}, states(run)
+    assert marker.exists() and waited >= 4.0  # the export could not start before the marker
+    [listed] = [o for o in s3.list_objects_v2(Bucket="demo-exports")["Contents"] if "_manifests" in o["Key"]]
+    manifest = json.loads(s3.get_object(Bucket="demo-exports", Key=listed["Key"])["Body"].read())
+    expected = sum(1 for _ in lake_rows(lake, START, START.add(hours=8)))
+    assert manifest["totals"]["records"] == expected > 0
+
+
+def test_a_window_that_never_completes_fails_the_wait_and_exports_nothing(
+    s3: Any, lake3: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lake = tmp_path / "lake"
+    shutil.copytree(lake3, lake)
+    s3.create_bucket(Bucket="demo-exports")
+    run = export_dag(tmp_path / "dags", lake, monkeypatch, timeout="3s").test(logical_date=START)
+    assert states(run) == {"wait_for_data": "failed", "export_window": "upstream_failed"}, states(run)
+    assert "Contents" not in s3.list_objects_v2(Bucket="demo-exports")
