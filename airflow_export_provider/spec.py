@@ -250,7 +250,7 @@ class FormatSpec(_Model):
 
     type: Literal["csv", "jsonl", "xml", "parquet"] = "csv"
     compression: Literal["gzip", "none"] | None = None
-    compression_level: int = Field(default=6, ge=1, le=9)
+    compression_level: int = Field(default=1, ge=1, le=9)
     parquet_compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
     max_records_per_file: int = Field(default=10_000_000, ge=1)
     max_bytes_per_file: int = Field(default=100 * 1000 * 1000, ge=1024)

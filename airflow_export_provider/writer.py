@@ -1,6 +1,7 @@
 """Writes a window's records into files: one series of files per event name, rolled at limits.
 
-Each open file is a chain ``encoder → gzip (optional) → measuring sink → upload``. The
+Each open file is a chain ``encoder → gzip (optional, see ``compression``) → measuring sink →
+upload``. The
 measuring sink counts and hashes exactly the bytes that reach the destination, which
 are the sizes and checksums recorded in the manifest. Routing a batch to its event
 files is vectorised: event names are dictionary-encoded, rows are stably sorted by code
@@ -10,7 +11,6 @@ files is vectorised: event names are dictionary-encoded, rows are stably sorted 
 from __future__ import annotations
 
 import contextlib
-import gzip
 import hashlib
 import io
 from dataclasses import dataclass
@@ -19,6 +19,7 @@ from typing import BinaryIO
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from airflow_export_provider.compression import GzipStream, gzip_stream
 from airflow_export_provider.destinations.base import Destination, ObjectUpload
 from airflow_export_provider.formats import RecordEncoder, encoder_for
 from airflow_export_provider.layout import ObjectLayout
@@ -80,13 +81,10 @@ class _OpenFile:
         content_type = "application/gzip" if fmt.outer_compression == "gzip" else CONTENT_TYPES[fmt.type]
         self._upload = destination.start_upload(key, content_type)
         self._measured = _MeasuringSink(self._upload)
-        self._gzip: gzip.GzipFile | None = None
+        self._gzip: GzipStream | None = None
         stream: BinaryIO = self._measured  # type: ignore[assignment]
         if fmt.outer_compression == "gzip":
-            # mtime=0 and no file name: the same records give the same bytes on every run.
-            self._gzip = gzip.GzipFile(
-                filename="", mode="wb", fileobj=stream, compresslevel=fmt.compression_level, mtime=0
-            )
+            self._gzip = gzip_stream(stream, fmt.compression_level)
             stream = self._gzip  # type: ignore[assignment]
         self._encoder: RecordEncoder = encoder_for(fmt)
         self._encoder.begin(stream, schema)
@@ -116,6 +114,9 @@ class _OpenFile:
         )
 
     def abort(self) -> None:
+        if self._gzip is not None:  # stop the compression thread before the upload goes away
+            with contextlib.suppress(Exception):
+                self._gzip.close()
         self._upload.abort()
 
 

@@ -12,7 +12,8 @@ from typing import BinaryIO
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from airflow_export_provider.formats.values import json_text, timestamps_as_text
+from airflow_export_provider.formats.json_kernels import nested_as_json_text
+from airflow_export_provider.formats.values import timestamps_as_text
 
 
 def flatten_columns(batch: pa.RecordBatch) -> tuple[list[str], list[pa.Array]]:
@@ -25,9 +26,8 @@ def flatten_columns(batch: pa.RecordBatch) -> tuple[list[str], list[pa.Array]]:
             for field, child in zip(array.type, array.flatten(), strict=True):
                 visit(f"{name}.{field.name}", child)
         elif pa.types.is_nested(array.type):
-            texts = [None if value is None else json_text(value) for value in array.to_pylist()]
             names.append(name)
-            arrays.append(pa.array(texts, pa.string()))
+            arrays.append(nested_as_json_text(array))
         else:
             names.append(name)
             arrays.append(timestamps_as_text(array))
