@@ -2,24 +2,89 @@
 
 Scalar fields are elements (``<eventName>``); each group is a map of
 ``<entry><key/><value/></entry>`` so that any property name is representable. Characters
-XML 1.0 cannot carry at all (most control characters) are replaced by U+FFFD.
+XML 1.0 cannot carry at all (most control characters) are replaced by U+FFFD. Null
+values are left out; a non-finite float is an empty element.
+
+Records are spelled by Arrow kernels a slice of rows at a time, like JSON Lines
+(``json_kernels``): text escaped with ``&amp; &lt; &gt;``, booleans ``true``/``false``,
+nested values inside a group as JSON text.
 """
 
 from __future__ import annotations
 
-import re
-from typing import Any, BinaryIO
+from typing import BinaryIO
 from xml.sax.saxutils import escape
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from airflow_export_provider.formats.values import python_rows, scalar_text
+from airflow_export_provider.formats.json_kernels import json_values, nested_as_json_text, text_buffer
+from airflow_export_provider.formats.values import timestamps_as_text
 
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+ROWS_PER_SLICE = 16_384
+_NOT_XML = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{fffe}\x{ffff}]"
+_NULL_TEXT = pa.scalar(None, pa.string())
 
 
-def _text(value: Any) -> str:
-    return escape(_NOT_XML.sub("\ufffd", scalar_text(value)))
+def xml_text(texts: pa.Array) -> pa.Array:
+    """Text escaped for element content; characters XML 1.0 forbids become U+FFFD."""
+    texts = texts.cast(pa.string())
+    if len(texts) and pc.any(pc.match_substring_regex(texts, _NOT_XML)).as_py():
+        texts = pc.replace_substring_regex(texts, _NOT_XML, "\ufffd")
+    for character, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
+        texts = pc.replace_substring(texts, character, entity)
+    return texts
+
+
+def value_text(array: pa.Array) -> pa.Array:
+    """A value as element text: JSON spelling for booleans and nested values; null stays null."""
+    kind = array.type
+    if pa.types.is_struct(kind):
+        return xml_text(json_values(array))
+    if pa.types.is_nested(kind):
+        return xml_text(nested_as_json_text(array))
+    if pa.types.is_floating(kind):
+        return pc.if_else(
+            pc.is_finite(array), array.cast(pa.string()), pc.if_else(array.is_valid(), "", _NULL_TEXT)
+        )
+    if pa.types.is_timestamp(kind):
+        return timestamps_as_text(array)
+    if pa.types.is_null(kind):
+        return pa.nulls(len(array), pa.string())
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return xml_text(array)
+    return xml_text(array.cast(pa.string()))
+
+
+def _concat(*pieces: str | pa.Array) -> pa.Array:
+    return pc.binary_join_element_wise(*pieces, "")
+
+
+def _join_present(parts: list[pa.Array]) -> pa.Array:
+    """Concatenate, absent (null) parts contributing nothing."""
+    return pc.binary_join_element_wise(*parts, "", null_handling="replace", null_replacement="")
+
+
+def group_element(name: str, group: pa.Array) -> pa.Array:
+    entries = [
+        _concat(f"<entry><key>{escape(field.name)}</key><value>", value_text(member), "</value></entry>")
+        for field, member in zip(group.type, group.flatten(), strict=True)
+    ]
+    inner = _join_present(entries) if entries else pc.if_else(group.is_valid(), "", _NULL_TEXT)
+    element = _concat(f"<{name}>", inner, f"</{name}>")
+    return pc.if_else(group.is_valid(), element, _NULL_TEXT)
+
+
+def event_elements(batch: pa.RecordBatch) -> pa.Array:
+    parts = [
+        group_element(name, column)
+        if pa.types.is_struct(column.type)
+        else _concat(f"<{name}>", value_text(column), f"</{name}>")
+        for name, column in zip(batch.schema.names, batch.columns, strict=True)
+    ]
+    return pc.binary_join_element_wise(
+        "<Event>", *parts, "</Event>\n", "", null_handling="replace", null_replacement=""
+    )
 
 
 class XmlEncoder:
@@ -32,26 +97,8 @@ class XmlEncoder:
 
     def write(self, batch: pa.RecordBatch) -> None:
         assert self._sink is not None, "begin() first"
-        for rows in python_rows(batch):
-            self._sink.write(self._elements(rows).encode("utf-8"))
-
-    @staticmethod
-    def _elements(rows: list[dict[str, Any]]) -> str:
-        parts: list[str] = []
-        for record in rows:
-            parts.append("<Event>")
-            for name, value in record.items():
-                if isinstance(value, dict):
-                    entries = "".join(
-                        f"<entry><key>{_text(key)}</key><value>{_text(item)}</value></entry>"
-                        for key, item in value.items()
-                        if item is not None
-                    )
-                    parts.append(f"<{name}>{entries}</{name}>")
-                elif value is not None:
-                    parts.append(f"<{name}>{_text(value)}</{name}>")
-            parts.append("</Event>\n")
-        return "".join(parts)
+        for offset in range(0, batch.num_rows, ROWS_PER_SLICE):
+            self._sink.write(text_buffer(event_elements(batch.slice(offset, ROWS_PER_SLICE))))
 
     def finish(self) -> None:
         assert self._sink is not None, "begin() first"
