@@ -66,13 +66,13 @@ def json_objects(members: list[tuple[str, pa.Array]]) -> pa.Array:
     if not members:
         raise ValueError("an object needs at least one member column")
     length = len(members[0][1])
-    # Each present member is `,"name":value`; absent ones are empty. The leading comma of the
-    # first present member is then cut. (binary_join_element_wise's null_handling="skip"
-    # drops rows whose inputs are all null in pyarrow 26, so it is not used.)
+    # Each present member is `,"name":value`; absent ones are empty. The comma of the first
+    # present member directly follows the opening brace, and that first "{," is the only
+    # one replaced. (binary_join_element_wise's null_handling="skip" drops rows whose
+    # inputs are all null in pyarrow 26, so it is not used.)
     parts = [_concat("," + json_text(name) + ":", json_values(values)) for name, values in members]
-    joined = pc.binary_join_element_wise(*parts, "", null_handling="replace", null_replacement="")
-    body = pc.utf8_slice_codeunits(joined, 1)
-    objects = _concat("{", body, "}")
+    joined = pc.binary_join_element_wise("{", *parts, "}", "", null_handling="replace", null_replacement="")
+    objects = pc.replace_substring(joined, "{,", "{", max_replacements=1)
     assert len(objects) == length
     return objects
 
