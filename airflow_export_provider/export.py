@@ -27,6 +27,7 @@ from typing import Any
 from airflow_export_provider.destinations.base import Destination
 from airflow_export_provider.layout import KeyValues, ObjectLayout
 from airflow_export_provider.manifest import ManifestFacts, build_manifest, manifest_bytes
+from airflow_export_provider.memory import use_returning_memory_pool
 from airflow_export_provider.prefetch import Prefetched
 from airflow_export_provider.projection import Projector, propose, scan_event_properties, select_events
 from airflow_export_provider.schema_store import DecidedSchema, SchemaStore
@@ -132,7 +133,8 @@ def export_window(
     writer = WindowWriter(layout=layout, fmt=spec.format, destination=destination)
     progress = _Progress(window, log)
     without_event_name = 0
-    batches = Prefetched(source.read(window))
+    use_returning_memory_pool()
+    batches = Prefetched(source.read(window), depth=1)
     try:
         for batch in batches:
             without_event_name += batch.column(0).null_count

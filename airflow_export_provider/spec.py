@@ -58,7 +58,7 @@ class LakeSourceSpec(_Model):
     path: str = Field(min_length=1, description="Local directory or s3://bucket/prefix of the lake.")
     file_format: Literal["parquet", "jsonl"] = "parquet"
     aws_conn_id: str = "aws_default"
-    batch_size: int = Field(default=65_536, ge=1_000, le=1_000_000)
+    batch_size: int = Field(default=32_768, ge=1_000, le=1_000_000)
 
     @property
     def is_s3(self) -> bool:
