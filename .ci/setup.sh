@@ -4,15 +4,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# VENV and EXTRAS choose another environment (bench/run.sh: .venv-bench with dev,bench).
+venv="${VENV:-.venv}"
+extras="${EXTRAS:-dev}"
 python_bin="${PYTHON:-$(command -v python3.11 || command -v python3)}"
-if [ ! -x .venv/bin/python ]; then
-  "$python_bin" -m venv .venv
+if [ ! -x "$venv/bin/python" ]; then
+  "$python_bin" -m venv "$venv"
 fi
-if [ ! -x .venv/bin/uv ]; then
-  .venv/bin/python -m pip --version >/dev/null 2>&1 || .venv/bin/python -m ensurepip >/dev/null
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check uv 2>&1 | grep -v "is ignored" || true
+if [ ! -x "$venv/bin/uv" ]; then
+  "$venv/bin/python" -m pip --version >/dev/null 2>&1 || "$venv/bin/python" -m ensurepip >/dev/null
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check uv 2>&1 | grep -v "is ignored" || true
 fi
-.venv/bin/uv pip install --quiet -p .venv/bin/python -c .ci/constraints.txt -e '.[dev]'
+"$venv/bin/uv" pip install --quiet -p "$venv/bin/python" -c .ci/constraints.txt -e ".[$extras]"
 # setuptools leaves <name>.egg-info in the source tree; with the repository as the working
 # directory Python then sees the package twice and Airflow warns that the plugin is
 # registered twice. The editable install's own metadata lives in .venv.
