@@ -13,7 +13,6 @@ source streams a server-side cursor and the writer is bounded by the batch.
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import io
 import json
@@ -31,7 +30,7 @@ import pyarrow.parquet as pq  # noqa: E402
 
 from airflow_export_provider.sample_events import write_lake  # noqa: E402
 from tests.postgres import Postgres, throwaway_postgres  # noqa: E402
-from tests.sql_events import COLUMNS, NULL, TABLE  # noqa: E402
+from tests.sql_events import COLUMNS, TABLE  # noqa: E402
 
 DAY = dt.date(2025, 3, 1)
 GROUPS = ("custom_identities", "profile", "device", "comm_prefs", "properties")
@@ -56,8 +55,17 @@ print(json.dumps({"records": result.records, "bytes": result.bytes, "seconds": s
 
 
 def load(postgres: Postgres, rows: int, database: str) -> float:
-    """Generate ``rows`` events for one day and COPY them in, a Parquet batch at a time."""
+    """Generate ``rows`` events for one day and COPY them in, a Parquet batch at a time.
+
+    The JSONB columns' text is spelled by the exporter's own JSON kernels and the rows
+    written by pyarrow's CSV writer (nulls unquoted-empty, as PostgreSQL's CSV reads them),
+    so loading 5M rows takes about a minute instead of seven with Python's csv module.
+    """
     import psycopg2
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    from airflow_export_provider.formats.json_kernels import json_values
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as lake:
@@ -68,15 +76,13 @@ def load(postgres: Postgres, rows: int, database: str) -> float:
             cursor.execute("CREATE SCHEMA app")
             cursor.execute(TABLE)
             for batch in pq.ParquetFile(path).iter_batches(batch_size=50_000):
-                buffer = io.StringIO()
-                writer = csv.writer(buffer)
-                for row in batch.to_pylist():
-                    scalars = [row["event_name"], row["event_time"].isoformat(), row["user_id"],
-                               row["identity"], row["email"], row["phone"]]  # fmt: skip
-                    values = scalars + [None if row[g] is None else json.dumps(row[g]) for g in GROUPS]
-                    writer.writerow([NULL if value is None else value for value in values])
+                columns = [json_values(batch.column(name)) if name in GROUPS else batch.column(name)
+                           for name in COLUMNS]  # fmt: skip
+                table = pa.table(columns, names=list(COLUMNS.values()))
+                buffer = io.BytesIO()
+                pacsv.write_csv(table, buffer, write_options=pacsv.WriteOptions(include_header=False))
                 buffer.seek(0)
-                cursor.copy_expert(f"COPY app.events FROM STDIN WITH (FORMAT csv, NULL '{NULL}')", buffer)
+                cursor.copy_expert("COPY app.events FROM STDIN WITH (FORMAT csv)", buffer)
             cursor.execute("CREATE INDEX ON app.events (occurred_at)")
             cursor.execute("ANALYZE app.events")
         db.close()

@@ -25,6 +25,9 @@ def timestamps_as_text(array: pa.Array) -> pa.Array:
         # UTC) end in "Z"; a value in another zone (``fields.event_time.timezone``) ends in
         # its offset at that instant, "+02:00" in Berlin summer time.
         if array.type.tz in (None, "UTC", "+00:00", "Etc/UTC"):
+            fast = _utc_micros_as_text(array)
+            if fast is not None:
+                return fast
             text = pc.strftime(array, format="%Y-%m-%dT%H:%M:%S")
             return pc.binary_join_element_wise(text, pa.scalar("Z"), pa.scalar(""))
         text = pc.strftime(array, format="%Y-%m-%dT%H:%M:%S%z")
@@ -34,6 +37,30 @@ def timestamps_as_text(array: pa.Array) -> pa.Array:
         fields = [pa.field(f.name, c.type) for f, c in zip(array.type, children, strict=True)]
         return pa.StructArray.from_arrays(children, fields=fields, mask=array.is_null())
     return array
+
+
+_DAY_MICROS = 86_400_000_000
+
+
+def _utc_micros_as_text(array: pa.Array) -> pa.Array | None:
+    """UTC microsecond timestamps as ``YYYY-MM-DDTHH:MM:SS.ffffffZ``, ~3x faster than strftime.
+
+    The date and the time of day are split with integer kernels and each is printed by
+    Arrow's own date32/time64 casts. Only for times from 1970 on (integer division
+    truncates, which equals flooring only for non-negative values); None means "use
+    strftime".
+    """
+    if array.type.unit != "us" or not len(array):
+        return None
+    micros = array.cast(pa.int64())
+    lowest = pc.min(micros).as_py()
+    if lowest is None or lowest < 0:
+        return None
+    days = pc.divide(micros, _DAY_MICROS)
+    time_of_day = pc.subtract(micros, pc.multiply(days, _DAY_MICROS))
+    date = days.cast(pa.int32()).cast(pa.date32()).cast(pa.string())
+    clock = time_of_day.cast(pa.time64("us")).cast(pa.string())
+    return pc.binary_join_element_wise(date, "T", clock, "Z", "")
 
 
 ROWS_PER_SLICE = 5_000

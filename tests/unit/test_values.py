@@ -96,3 +96,18 @@ def test_records_spelled_by_kernels_read_back_as_the_per_row_json(rows: list[dic
     spelled = json_objects(list(zip(batch.schema.names, batch.columns, strict=True))).to_pylist()
     expected = [json_text(row) for row in batch.to_pylist()]
     assert [json.loads(text) for text in spelled] == [json.loads(text) for text in expected]
+
+
+_MOMENTS = st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(2200, 1, 1))
+
+
+@given(moments=st.lists(st.none() | _MOMENTS, max_size=30))
+@settings(max_examples=200, deadline=None)
+def test_utc_timestamps_printed_by_kernels_equal_strftime(moments: list[dt.datetime | None]) -> None:
+    """The fast path (1970 on) and strftime (any time) print the same text."""
+    import pyarrow.compute as pc
+
+    stored = pa.array(moments, pa.timestamp("us", tz="UTC"))
+    reference = [None if text is None else text + "Z"
+                 for text in pc.strftime(stored, format="%Y-%m-%dT%H:%M:%S").to_pylist()]  # fmt: skip
+    assert timestamps_as_text(stored).to_pylist() == reference
