@@ -1,14 +1,18 @@
 """An S3 bucket, written with streamed multipart uploads through the amazon provider's S3Hook.
 
-No object is ever held whole in memory or on disk: bytes are buffered up to one part
-(``multipart_part_size``, 8 MiB by default) and sent. An object smaller than one part is
-sent with a single ``PutObject``. Server-side encryption from the spec is requested on
-every write. A failed upload is aborted so no multipart upload is left open.
+No object is ever held whole: bytes are buffered up to one part (``multipart_part_size``,
+8 MiB by default) and sent. The part being filled stays in memory up to 1 MiB and is
+spooled to a temporary file beyond that, because a window split by event name has one
+open upload per event: 40 events would otherwise hold up to 320 MiB of parts in memory.
+An object smaller than one part is sent with a single ``PutObject``. Server-side
+encryption from the spec is requested on every write. A failed upload is aborted so no
+multipart upload is left open.
 """
 
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -28,6 +32,13 @@ def _describe(error: Exception, action: str, bucket: str, key: str = "") -> Dest
     return DestinationError(f"{action} {where} failed: {error}")
 
 
+PART_IN_MEMORY_BYTES = 1024 * 1024
+
+
+def _part_buffer() -> tempfile.SpooledTemporaryFile[bytes]:
+    return tempfile.SpooledTemporaryFile(max_size=PART_IN_MEMORY_BYTES, prefix="export-part-")
+
+
 class S3Upload:
     def __init__(self, client: Any, bucket: str, key: str, part_size: int, extra: dict[str, str]) -> None:
         self._client = client
@@ -35,14 +46,25 @@ class S3Upload:
         self._key = key
         self._part_size = part_size
         self._extra = extra
-        self._buffer = bytearray()
+        self._buffer = _part_buffer()
+        self._buffered = 0
         self._upload_id: str | None = None
         self._parts: list[dict[str, Any]] = []
 
     def write(self, data: bytes) -> None:
-        self._buffer += data
-        if len(self._buffer) >= self._part_size:
+        self._buffer.write(data)
+        self._buffered += len(data)
+        if self._buffered >= self._part_size:
             self._send_part()
+
+    def _rewound(self) -> tempfile.SpooledTemporaryFile[bytes]:
+        self._buffer.seek(0)
+        return self._buffer
+
+    def _start_next_part(self) -> None:
+        self._buffer.close()
+        self._buffer = _part_buffer()
+        self._buffered = 0
 
     def _send_part(self) -> None:
         try:
@@ -57,21 +79,21 @@ class S3Upload:
                 Key=self._key,
                 UploadId=self._upload_id,
                 PartNumber=number,
-                Body=bytes(self._buffer),
+                Body=self._rewound(),
             )
         except (ClientError, BotoCoreError) as error:
             raise _describe(error, "uploading a part of", self._bucket, self._key) from error
         self._parts.append({"ETag": sent["ETag"], "PartNumber": number})
-        self._buffer = bytearray()
+        self._start_next_part()
 
     def commit(self) -> None:
         try:
             if self._upload_id is None:
                 self._client.put_object(
-                    Bucket=self._bucket, Key=self._key, Body=bytes(self._buffer), **self._extra
+                    Bucket=self._bucket, Key=self._key, Body=self._rewound(), **self._extra
                 )
                 return
-            if self._buffer:
+            if self._buffered:
                 self._send_part()
             self._client.complete_multipart_upload(
                 Bucket=self._bucket,
@@ -82,10 +104,10 @@ class S3Upload:
         except (ClientError, BotoCoreError) as error:
             raise _describe(error, "writing", self._bucket, self._key) from error
         finally:
-            self._buffer = bytearray()
+            self._start_next_part()
 
     def abort(self) -> None:
-        self._buffer = bytearray()
+        self._start_next_part()
         if self._upload_id is not None:
             self._client.abort_multipart_upload(Bucket=self._bucket, Key=self._key, UploadId=self._upload_id)
             self._upload_id = None
