@@ -13,6 +13,7 @@ import json
 import resource
 import sys
 import time
+from pathlib import Path
 
 
 def main() -> None:
@@ -33,8 +34,7 @@ def main() -> None:
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     if profiler is not None:
         profiler.stop()
-        with open(profile_to, "w") as report:
-            report.write(profiler.output_text(unicode=True, show_all=False, timeline=False))
+        Path(profile_to).write_text(profiler.output_text(unicode=True, show_all=False, timeline=False))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"records": result["records"], "bytes": result["bytes"], "files": result["files"],
                       "seconds": seconds, "cpu_seconds": cpu, "peak_rss_mb": peak}))  # fmt: skip

@@ -117,12 +117,15 @@ def measure(path: str, fmt: str, layout: str, rows: int, raw: dict[str, Any]) ->
     return result
 
 
-def run_size(rows: int, formats: list[str], peer: bool, profile: str | None, work: Path) -> list[Result]:
+def run_size(rows: int, formats: list[str], peer: bool, profile: list[str], work: Path) -> list[Result]:
     lake = work / f"lake-{rows}"
     started = time.perf_counter()
     [lake_file] = write_lake(lake, DAY, 1, rows)
-    print(f"{rows:,} events generated in {time.perf_counter() - started:.0f} s ({lake_file.stat().st_size / 1e6:.0f} MB"
-          " Parquet)", flush=True)  # fmt: skip
+    size = lake_file.stat().st_size / 1e6
+    print(
+        f"{rows:,} events generated in {time.perf_counter() - started:.0f} s ({size:.0f} MB Parquet)",
+        flush=True,
+    )
     results: list[Result] = []
     with loopback_s3(lifetime_seconds=4 * 3600) as s3:
         s3.client().create_bucket(Bucket=BUCKET)  # type: ignore[attr-defined]
@@ -133,7 +136,7 @@ def run_size(rows: int, formats: list[str], peer: bool, profile: str | None, wor
             empty_bucket(s3)
             for split in (False, True):
                 args = [json.dumps(ours_spec({"path": str(lake)}, fmt, split)), START, END]
-                if profile == fmt and not split:
+                if fmt in profile and not split:
                     args += ["--profile", str(work / f"profile-{fmt}-{rows}.txt")]
                 raw = child("ours.py", *args, env=env)
                 results.append(measure("ours", fmt, "by event" if split else "by date", rows, raw))
@@ -174,7 +177,8 @@ def table(results: list[Result]) -> str:
     ceiling = {(r.rows, r.fmt): r for r in results if r.path == "ceiling"}
     peers = {(r.rows, r.fmt): r for r in results if r.path == "peer"}
     lines = [
-        "| rows | path | format | folders | s | rows/s | MB/s | peak RSS MB | CPU | ours/ceiling | ours/peer |",
+        "| rows | path | format | folders | s | rows/s | MB/s | peak RSS MB | CPU "
+        "| ours/ceiling | ours/peer |",
         "|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
@@ -186,7 +190,8 @@ def table(results: list[Result]) -> str:
                 versus_peer = f"{r.rate / peers[r.rows, r.fmt].rate:.1f}"
         lines.append(
             f"| {r.rows:,} | {r.path} | {r.fmt} | {r.layout} | {r.seconds:.1f} | {r.rate:,.0f} "
-            f"| {r.megabytes_per_second:.1f} | {r.peak_rss_mb:,.0f} | {r.cpu:.2f} | {versus_ceiling} | {versus_peer} |"
+            f"| {r.megabytes_per_second:.1f} | {r.peak_rss_mb:,.0f} | {r.cpu:.2f} "
+            f"| {versus_ceiling} | {versus_peer} |"
         )
     return "\n".join(lines)
 
@@ -195,7 +200,8 @@ def machine() -> str:
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return (
         f"{os.cpu_count()} cores, {memory:.0f} GiB, {platform.system()} {platform.machine()}, "
-        f"Python {platform.python_version()}, pyarrow {pa.__version__}, text compression: {compressor_name(1)}"
+        f"Python {platform.python_version()}, pyarrow {pa.__version__}, "
+        f"text compression: {compressor_name(1)}"
     )
 
 
@@ -204,7 +210,13 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
     parser.add_argument("--formats", nargs="+", choices=FORMATS, default=list(FORMATS))
     parser.add_argument("--no-peer", action="store_true", help="skip PostgreSQL and SqlToS3Operator")
-    parser.add_argument("--profile", choices=FORMATS, help="profile ours (pyinstrument) for this format")
+    parser.add_argument(
+        "--profile",
+        nargs="*",
+        choices=FORMATS,
+        default=[],
+        help="profile ours (pyinstrument) in these formats",
+    )
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "latest.md")
     args = parser.parse_args()
     print(machine(), flush=True)
