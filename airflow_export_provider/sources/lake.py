@@ -14,7 +14,6 @@ import datetime as dt
 import io
 import logging
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -138,34 +137,15 @@ def _row_groups_overlapping(parquet: pq.ParquetFile, window: Window) -> list[int
     """Row groups that may hold events of the window, judged by their event_time statistics."""
     metadata = parquet.metadata
     column = parquet.schema_arrow.get_field_index("event_time")  # -1 when absent
-    kind = parquet.schema_arrow.field(column).type if column >= 0 else None
     groups = []
     for index in range(metadata.num_row_groups):
         statistics = metadata.row_group(index).column(column).statistics if column >= 0 else None
         if statistics is not None and statistics.has_min_max:
-            low, high = _statistic_time(statistics, kind, "min"), _statistic_time(statistics, kind, "max")
+            low, high = _as_utc(statistics.min), _as_utc(statistics.max)
             if low is not None and high is not None and (high < window.start or low >= window.end):
                 continue
         groups.append(index)
     return groups
-
-
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
-_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
-
-
-def _statistic_time(statistics: Any, kind: pa.DataType | None, which: str) -> dt.datetime | None:
-    """A timestamp statistic as an aware datetime.
-
-    For timestamp columns the raw int64 is converted here: ``statistics.min`` would
-    import pandas when it is installed (a second of a task's time, measured).
-    """
-    if isinstance(kind, pa.TimestampType) and statistics.physical_type == "INT64":
-        raw = getattr(statistics, f"{which}_raw")
-        if not isinstance(raw, int):
-            return None
-        return _EPOCH + dt.timedelta(microseconds=raw * 1_000_000 // _PER_SECOND[kind.unit])
-    return _as_utc(getattr(statistics, which))
 
 
 def _as_utc(value: object) -> dt.datetime | None:
