@@ -104,7 +104,22 @@ def ours_spec(source: dict[str, Any], fmt: str, split: bool) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def measure(path: str, fmt: str, layout: str, rows: int, raw: dict[str, Any]) -> Result:
+def attempt(script: str, *args: str, env: dict[str, str]) -> dict[str, Any] | None:
+    """One measured child; a failure is printed and the benchmark goes on with the others."""
+    try:
+        return child(script, *args, env=env)
+    except RuntimeError as error:
+        print(f"  FAILED: {str(error)[-2000:]}", flush=True)
+        return None
+
+
+def measure(path: str, fmt: str, layout: str, rows: int, raw: dict[str, Any] | None) -> list[Result]:
+    if raw is None:
+        return []
+    return [_measured(path, fmt, layout, rows, raw)]
+
+
+def _measured(path: str, fmt: str, layout: str, rows: int, raw: dict[str, Any]) -> Result:
     if raw.get("records") is not None and raw["records"] != rows:
         raise RuntimeError(f"{path} {fmt} wrote {raw['records']} records, expected {rows}")
     result = Result(path, fmt, layout, rows, raw["seconds"], raw["cpu_seconds"], raw["bytes"], raw["files"],
@@ -131,15 +146,17 @@ def run_size(rows: int, formats: list[str], peer: bool, profile: list[str], work
         s3.client().create_bucket(Bucket=BUCKET)  # type: ignore[attr-defined]
         env = {**os.environ, "AIRFLOW_CONN_AWS_DEFAULT": s3.connection_uri(), "PYTHONPATH": str(REPO)}
         for fmt in formats:
-            raw = child("ceiling.py", fmt, str(lake_file), s3.endpoint_url, BUCKET, f"ceiling/{fmt}", env=env)
-            results.append(measure("ceiling", fmt, "one file", rows, raw))
+            raw = attempt(
+                "ceiling.py", fmt, str(lake_file), s3.endpoint_url, BUCKET, f"ceiling/{fmt}", env=env
+            )
+            results += measure("ceiling", fmt, "one file", rows, raw)
             empty_bucket(s3)
             for split in (False, True):
                 args = [json.dumps(ours_spec({"path": str(lake)}, fmt, split)), START, END]
                 if fmt in profile and not split:
                     args += ["--profile", str(work / f"profile-{fmt}-{rows}.txt")]
-                raw = child("ours.py", *args, env=env)
-                results.append(measure("ours", fmt, "by event" if split else "by date", rows, raw))
+                raw = attempt("ours.py", *args, env=env)
+                results += measure("ours", fmt, "by event" if split else "by date", rows, raw)
                 empty_bucket(s3)
         if peer and rows <= PEER_MAX_ROWS:
             results += run_peer(rows, formats, s3, env)
@@ -163,12 +180,12 @@ def run_peer(rows: int, formats: list[str], s3: LoopbackS3, env: dict[str, str])
         for fmt in formats:
             if fmt not in PEER_FORMATS:
                 continue
-            raw = child("peer.py", PEER_FORMATS[fmt], BUCKET, f"peer/{fmt}/day", START, END, env=env)
-            results.append(measure("peer", fmt, "one file", rows, raw))
+            raw = attempt("peer.py", PEER_FORMATS[fmt], BUCKET, f"peer/{fmt}/day", START, END, env=env)
+            results += measure("peer", fmt, "one file", rows, raw)
             empty_bucket(s3)
         source = {"type": "sql", "conn_id": "bench_db", "table": "app.events", "columns": COLUMNS}
-        raw = child("ours.py", json.dumps(ours_spec(source, "csv", False)), START, END, env=env)
-        results.append(measure("ours-sql", "csv", "by date", rows, raw))
+        raw = attempt("ours.py", json.dumps(ours_spec(source, "csv", False)), START, END, env=env)
+        results += measure("ours-sql", "csv", "by date", rows, raw)
         empty_bucket(s3)
     return results
 
