@@ -46,16 +46,22 @@ def export_dag(folder: Path, lake: Path, monkeypatch: pytest.MonkeyPatch, **comp
     return bag.get_dag("export__waits")
 
 
+@pytest.fixture()
+def lake(s3: Any, lake3: Path, tmp_path: Path) -> Path:
+    """A copy of the three-day lake (markers get written into it) and an empty export bucket."""
+    copy = tmp_path / "lake"
+    shutil.copytree(lake3, copy)
+    s3.create_bucket(Bucket="demo-exports")
+    return copy
+
+
 def states(run: Any) -> dict[str, str]:
     return {ti.task_id: str(ti.state).split(".")[-1].lower() for ti in run.get_task_instances()}
 
 
 def test_the_export_waits_in_the_trigger_until_the_marker_appears(
-    s3: Any, lake3: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    s3: Any, lake: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    lake = tmp_path / "lake"
-    shutil.copytree(lake3, lake)
-    s3.create_bucket(Bucket="demo-exports")
     marker = lake / "date=2025-03-03" / "_SUCCESS"
     appeared = threading.Timer(4.0, marker.touch)
     appeared.start()
@@ -72,11 +78,8 @@ def test_the_export_waits_in_the_trigger_until_the_marker_appears(
 
 
 def test_a_window_that_never_completes_fails_the_wait_and_exports_nothing(
-    s3: Any, lake3: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    s3: Any, lake: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    lake = tmp_path / "lake"
-    shutil.copytree(lake3, lake)
-    s3.create_bucket(Bucket="demo-exports")
     run = export_dag(tmp_path / "dags", lake, monkeypatch, timeout="3s").test(logical_date=START)
     assert states(run) == {"wait_for_data": "failed", "export_window": "upstream_failed"}, states(run)
     assert "Contents" not in s3.list_objects_v2(Bucket="demo-exports")
