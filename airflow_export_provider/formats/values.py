@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -63,22 +62,6 @@ def _utc_micros_as_text(array: pa.Array) -> pa.Array | None:
     return pc.binary_join_element_wise(date, "T", clock, "Z", "")
 
 
-ROWS_PER_SLICE = 5_000
-
-
-def python_rows(batch: pa.RecordBatch) -> Iterator[list[dict[str, Any]]]:
-    """Rows as Python dicts, timestamps as text, a slice at a time.
-
-    Python objects of a row cost ~50x its Arrow bytes; slicing keeps the text encoders'
-    memory bounded by the slice, not the batch.
-    """
-    texts = pa.RecordBatch.from_arrays(
-        [timestamps_as_text(c) for c in batch.columns], names=batch.schema.names
-    )
-    for offset in range(0, texts.num_rows, ROWS_PER_SLICE):
-        yield texts.slice(offset, ROWS_PER_SLICE).to_pylist()
-
-
 def json_ready(value: Any) -> Any:
     """A Python value from ``to_pylist`` made ready for ``json.dumps``: nulls and NaN dropped."""
     if isinstance(value, dict):
@@ -101,14 +84,3 @@ def _present(value: Any) -> bool:
 def json_text(value: Any) -> str:
     """Compact JSON, unicode kept as is."""
     return json.dumps(json_ready(value), ensure_ascii=False, separators=(",", ":"))
-
-
-def scalar_text(value: Any) -> str:
-    """One value as text for a cell or an element: JSON spelling for booleans and nested values."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dict, list)):
-        return json_text(value)
-    if isinstance(value, float):
-        return json.dumps(value) if math.isfinite(value) else ""
-    return str(value)

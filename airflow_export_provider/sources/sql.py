@@ -48,6 +48,7 @@ from airflow_export_provider.events import (
     window_schema,
 )
 from airflow_export_provider.exceptions import ExportError
+from airflow_export_provider.formats.json_kernels import text_buffer
 from airflow_export_provider.sources.base import SourceStats
 from airflow_export_provider.sources.postgres_copy import (
     EPOCH_MICROSECONDS,
@@ -336,11 +337,7 @@ def _parse_json_column(texts: pa.Array, name: str, typed: pa.DataType | None) ->
     a null struct (parsed as ``{}``).
     """
     nulls = pc.fill_null(pc.or_(pc.is_null(texts), pc.equal(texts, "null")), True)
-    lines = pc.binary_join_element_wise(pc.if_else(nulls, "{}", texts), "", "\n")
-    _, offset_buffer, value_buffer = lines.buffers()
-    offsets = pa.Array.from_buffers(pa.int32(), len(lines) + 1, [None, offset_buffer], offset=lines.offset)
-    first, last = offsets[0].as_py(), offsets[len(lines)].as_py()
-    data = value_buffer[first:last] if last > first else pa.py_buffer(b"")
+    data = text_buffer(pc.binary_join_element_wise(pc.if_else(nulls, "{}", texts), "\n", ""))
     options = pajson.ParseOptions(
         explicit_schema=pa.schema(list(typed)) if typed is not None else None,
         unexpected_field_behavior="ignore" if name not in OPEN_STRUCTS else "infer",

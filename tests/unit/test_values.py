@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from airflow_export_provider.formats.json_kernels import json_objects, nested_as_json_text
-from airflow_export_provider.formats.values import json_text, scalar_text, timestamps_as_text
+from airflow_export_provider.formats.values import json_text, timestamps_as_text
 
 INSTANT = dt.datetime(2025, 3, 1, 4, 0, 0, 155211, tzinfo=dt.timezone.utc)
 
@@ -40,13 +40,13 @@ def test_timestamps_inside_groups_are_converted_and_null_groups_stay_null() -> N
 
 
 def test_text_spelling_is_json_spelling() -> None:
-    assert [scalar_text(v) for v in (True, False, 1.5, 2**53 + 1)] == [
+    assert [json_text(v) for v in (True, False, 1.5, 2**53 + 1)] == [
         "true",
         "false",
         "1.5",
         "9007199254740993",
     ]
-    assert scalar_text({"a": None, "b": [1, None], "c": float("nan")}) == '{"b":[1,null]}'
+    assert json_text({"a": None, "b": [1, None], "c": float("nan")}) == '{"b":[1,null]}'
     assert json_text({"é": "李"}) == '{"é":"李"}'
 
 
