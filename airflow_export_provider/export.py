@@ -28,16 +28,18 @@ from typing import Any
 import pyarrow as pa
 
 from airflow_export_provider.destinations.base import Destination
+from airflow_export_provider.formats import preparation_for
 from airflow_export_provider.layout import KeyValues, ObjectLayout
 from airflow_export_provider.manifest import ManifestFacts, build_manifest, manifest_bytes
 from airflow_export_provider.memory import use_returning_memory_pool
 from airflow_export_provider.prefetch import Prefetched
-from airflow_export_provider.projection import Projector, propose, scan_event_properties, select_events
+from airflow_export_provider.projection import Projector, propose, scan_event_properties
+from airflow_export_provider.routing import EventRows, event_rows
 from airflow_export_provider.schema_store import DecidedSchema, SchemaStore
 from airflow_export_provider.sources.base import EventSource
 from airflow_export_provider.spec import ExportSpec
 from airflow_export_provider.windows import Window
-from airflow_export_provider.writer import ExportedFile, WindowWriter, split_by_event
+from airflow_export_provider.writer import ExportedFile, WindowWriter
 
 logger = logging.getLogger(__name__)
 PROGRESS_EVERY_SECONDS = 15.0
@@ -184,16 +186,15 @@ def export_window(
 
 def _projected(
     batches: Iterator[pa.RecordBatch], projector: Projector, spec: ExportSpec
-) -> Iterator[tuple[int, list[tuple[str | None, pa.RecordBatch]]]]:
-    """Source batches as each event's projected rows, prepared on the read-ahead thread.
+) -> Iterator[tuple[int, EventRows]]:
+    """Source batches as each event's prepared rows, made on the read-ahead thread.
 
-    Grouping rows by event copies them (each event's files get their own arrays), and
-    that copy and the projection are Arrow kernels that release the GIL: on the reading
-    thread they run beside the encoders instead of before them.
+    Routing, projection and the format's preparation are Arrow kernels that release the
+    GIL: on the reading thread they run beside the encoders instead of before them.
     """
+    preparation = preparation_for(spec.format)
     for batch in batches:
-        pieces = split_by_event(projector.common(select_events(batch, spec.fields)))
-        yield batch.column(0).null_count, [(name, projector.finish(name, rows)) for name, rows in pieces]
+        yield batch.column(0).null_count, event_rows(batch, spec.fields, projector, preparation)
 
 
 def decide_columns(

@@ -210,14 +210,26 @@ class Projector:
 
     def finish(self, event_name: str | None, rows: pa.RecordBatch) -> pa.RecordBatch:
         """One event's rows from :meth:`common`, with its output name and its properties."""
+        head, tail = self.event_columns(event_name, rows.column(rows.num_columns - 1))
+        middle = pa.RecordBatch.from_arrays(rows.columns[1:-1], names=rows.schema.names[1:-1])
+        return side_by_side([head, middle, tail])
+
+    def event_columns(
+        self, event_name: str | None, properties: pa.StructArray
+    ) -> tuple[pa.RecordBatch, pa.RecordBatch]:
+        """What differs by event: its output name (the first column) and its properties (the last).
+
+        ``properties`` is the ``properties`` column of :meth:`common`'s rows of this event.
+        The second batch has no column when the event has no property columns.
+        """
         output_name = self._fields.events.output_name(event_name)
-        names = ["eventName", *rows.schema.names[1:-1]]
-        arrays = [_constant(output_name, rows.num_rows), *rows.columns[1:-1]]
-        event_props = self._event_properties(event_name, rows.column(rows.num_columns - 1))
+        head = pa.RecordBatch.from_arrays([_constant(output_name, len(properties))], names=["eventName"])
+        event_props = self._event_properties(event_name, properties)
         if event_props.type.num_fields:
-            names.append("eventProps")
-            arrays.append(event_props)
-        return pa.RecordBatch.from_arrays(arrays, names=names)
+            tail = pa.RecordBatch.from_arrays([event_props], names=["eventProps"])
+        else:
+            tail = pa.RecordBatch.from_arrays([], schema=pa.schema([]))
+        return head, tail
 
     # -- identity
 
@@ -302,6 +314,12 @@ class Projector:
         return pa.StructArray.from_arrays(arrays, fields=list(decided))
 
 
+def side_by_side(batches: Sequence[pa.RecordBatch]) -> pa.RecordBatch:
+    """The columns of batches with the same rows, in order, as one batch."""
+    names = [name for batch in batches for name in batch.schema.names]
+    return pa.RecordBatch.from_arrays([column for batch in batches for column in batch.columns], names=names)
+
+
 def _constant(value: str | None, length: int) -> pa.Array:
     if value is None:
         return pa.nulls(length, pa.string())
@@ -376,4 +394,4 @@ def _fit(array: pa.Array | None, target: pa.DataType, length: int, where: str) -
         ) from None
 
 
-__all__ = ["Projector", "Renamed", "propose", "scan_event_properties", "select_events"]
+__all__ = ["Projector", "Renamed", "propose", "scan_event_properties", "select_events", "side_by_side"]

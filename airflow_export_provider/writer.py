@@ -1,11 +1,9 @@
 """Writes a window's records into files: one series of files per event name, rolled at limits.
 
-Each open file is a chain ``encoder → gzip (optional, see ``compression``) → measuring sink →
-upload``. The
-measuring sink counts and hashes exactly the bytes that reach the destination, which
-are the sizes and checksums recorded in the manifest. Routing a batch to its event
-files is vectorised: event names are dictionary-encoded, rows are stably sorted by code
-(time order within an event is kept) and each event's rows are one slice.
+Each open file is a chain ``encoder → gzip (optional, see ``compression``) → measuring
+sink → upload``. The measuring sink counts and hashes exactly the bytes that reach the
+destination, which are the sizes and checksums recorded in the manifest. Rows arrive
+already routed to their event and prepared for the format (``routing``).
 """
 
 from __future__ import annotations
@@ -17,7 +15,6 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from airflow_export_provider.compression import GzipStream, gzip_stream
 from airflow_export_provider.destinations.base import Destination, ObjectUpload
@@ -192,25 +189,3 @@ class WindowWriter:
                 opened.abort()
         self._open.clear()
         return [file.key for file in self.files]
-
-
-def split_by_event(batch: pa.RecordBatch) -> list[tuple[str | None, pa.RecordBatch]]:
-    """Group rows by event name, keeping their order within each event.
-
-    Each event's rows are taken into arrays of their own (not slices of one sorted batch),
-    so an encoder that holds rows back (Parquet row groups) pins only its own rows.
-    """
-    if batch.num_rows == 0:
-        return []
-    encoded = pc.dictionary_encode(batch.column(0), null_encoding="encode")
-    if len(encoded.dictionary) == 1:
-        return [(encoded.dictionary[0].as_py(), batch)]
-    order = pc.sort_indices(encoded.indices)  # stable: time order within an event is kept
-    counts = pc.value_counts(encoded.indices)
-    by_code = sorted(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True))
-    pieces = []
-    offset = 0
-    for code, count in by_code:
-        pieces.append((encoded.dictionary[code].as_py(), batch.take(order.slice(offset, count))))
-        offset += count
-    return pieces

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from airflow_export_provider.formats.base import RecordEncoder, encoder_for
+from airflow_export_provider.formats.base import Preparation, RecordEncoder, encoder_for, preparation_for
 
-__all__ = ["RecordEncoder", "encoder_for"]
+__all__ = ["Preparation", "RecordEncoder", "encoder_for", "preparation_for"]

@@ -1,7 +1,9 @@
-"""The encoder protocol and the choice of encoder for a spec."""
+"""The encoder protocol, the preparation step before it, and the choice of both for a spec."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
 import pyarrow as pa
@@ -9,8 +11,42 @@ import pyarrow as pa
 from airflow_export_provider.spec import FormatSpec
 
 
+@dataclass(frozen=True)
+class Preparation:
+    """How a format turns projected records into the columns its encoder writes.
+
+    ``prepare`` maps each column to its prepared column(s) on its own, row by row: a slice
+    of a prepared batch is the prepared slice, and columns prepared in groups and put side
+    by side are the columns prepared together. So the export prepares the columns every
+    event shares (identity, time, profile, device, preferences) once per source batch,
+    where kernels work on tens of thousands of rows a call, and per event only its name
+    and properties. Text formats spell values here (CSV cells, JSON members, XML
+    elements); Parquet keeps the types.
+
+    ``pieces_own_rows`` is true when the encoder keeps rows across writes (Parquet holds
+    rows for its row groups): each event's rows must then be arrays of their own, as a
+    slice would keep the whole source batch alive.
+    """
+
+    prepare: Callable[[pa.RecordBatch], pa.RecordBatch]
+    pieces_own_rows: bool = False
+
+
+def _as_is(batch: pa.RecordBatch) -> pa.RecordBatch:
+    return batch
+
+
+def preparation_for(spec: FormatSpec) -> Preparation:
+    from airflow_export_provider.formats import csv, jsonl, xml
+
+    if spec.type == "parquet":
+        return Preparation(_as_is, pieces_own_rows=True)
+    text_preparations = {"csv": csv.prepare, "jsonl": jsonl.prepare, "xml": xml.prepare}
+    return Preparation(text_preparations[spec.type])
+
+
 class RecordEncoder(Protocol):
-    """Turns record batches of one schema into the bytes of one file.
+    """Turns prepared batches (see :class:`Preparation`) of one schema into the bytes of one file.
 
     ``begin`` writes any header, ``write`` appends records, ``finish`` writes any trailer.
     Encoders never close ``sink``: the caller owns compression and upload.

@@ -37,6 +37,12 @@ def flatten_columns(batch: pa.RecordBatch) -> tuple[list[str], list[pa.Array]]:
     return names, arrays
 
 
+def prepare(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """The record's cells: one text-friendly column per leaf (see ``formats.base.Preparation``)."""
+    names, arrays = flatten_columns(batch)
+    return pa.RecordBatch.from_arrays(arrays, names=names)
+
+
 class CsvEncoder:
     def __init__(self) -> None:
         self._writer: pacsv.CSVWriter | None = None
@@ -46,12 +52,11 @@ class CsvEncoder:
         self._sink = sink
 
     def write(self, batch: pa.RecordBatch) -> None:
-        names, arrays = flatten_columns(batch)
-        flat = pa.RecordBatch.from_arrays(arrays, names=names)
+        """``batch`` is prepared: its columns are the cells, its names the header."""
         if self._writer is None:
             options = pacsv.WriteOptions(include_header=True, quoting_style="needed")
-            self._writer = pacsv.CSVWriter(self._sink, flat.schema, write_options=options)
-        self._writer.write_batch(flat)
+            self._writer = pacsv.CSVWriter(self._sink, batch.schema, write_options=options)
+        self._writer.write_batch(batch)
 
     def finish(self) -> None:
         if self._writer is not None:

@@ -61,19 +61,29 @@ def json_values(array: pa.Array) -> pa.Array:
     return nested_as_json_text(array)
 
 
-def json_objects(members: list[tuple[str, pa.Array]]) -> pa.Array:
-    """One JSON object per row from named columns, null members left out; never null itself."""
-    if not members:
-        raise ValueError("an object needs at least one member column")
-    length = len(members[0][1])
+def json_members(members: list[tuple[str, pa.Array]]) -> list[pa.Array]:
+    """Each member as ``,"name":value`` per row; null where the member is left out."""
+    return [_concat("," + json_text(name) + ":", json_values(values)) for name, values in members]
+
+
+def json_objects_of(member_texts: list[pa.Array], end: str = "") -> pa.Array:
+    """Objects from :func:`json_members` columns (any grouping of them), ``end`` after each."""
     # Each present member is `,"name":value`; absent ones are empty. The comma of the first
     # present member directly follows the opening brace, and that first "{," is the only
     # one replaced. (binary_join_element_wise's null_handling="skip" drops rows whose
     # inputs are all null in pyarrow 26, so it is not used.)
-    parts = [_concat("," + json_text(name) + ":", json_values(values)) for name, values in members]
-    joined = pc.binary_join_element_wise("{", *parts, "}", "", null_handling="replace", null_replacement="")
-    objects = pc.replace_substring(joined, "{,", "{", max_replacements=1)
-    assert len(objects) == length
+    joined = pc.binary_join_element_wise(
+        "{", *member_texts, "}" + end, "", null_handling="replace", null_replacement=""
+    )
+    return pc.replace_substring(joined, "{,", "{", max_replacements=1)
+
+
+def json_objects(members: list[tuple[str, pa.Array]]) -> pa.Array:
+    """One JSON object per row from named columns, null members left out; never null itself."""
+    if not members:
+        raise ValueError("an object needs at least one member column")
+    objects = json_objects_of(json_members(members))
+    assert len(objects) == len(members[0][1])
     return objects
 
 

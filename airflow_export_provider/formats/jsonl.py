@@ -1,7 +1,9 @@
 """JSON Lines: one JSON object per record, UTF-8, null members left out.
 
-Records are spelled by Arrow kernels (``json_kernels``), a slice of rows at a time, and
-the slice's text goes to the sink as one buffer.
+Records are spelled by Arrow kernels (``json_kernels``): ``prepare`` spells each member
+as ``,"name":value`` (once per source batch for the members all events share), and the
+encoder joins a slice of rows at a time into objects whose text goes to the sink as one
+buffer.
 """
 
 from __future__ import annotations
@@ -9,11 +11,16 @@ from __future__ import annotations
 from typing import BinaryIO
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from airflow_export_provider.formats.json_kernels import json_objects, text_buffer
+from airflow_export_provider.formats.json_kernels import json_members, json_objects_of, text_buffer
 
 ROWS_PER_SLICE = 16_384  # bounds the text of one slice (a few MB), whatever the batch size
+
+
+def prepare(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """Each member's JSON text, ``,"name":value`` or null (see ``formats.base.Preparation``)."""
+    members = json_members(list(zip(batch.schema.names, batch.columns, strict=True)))
+    return pa.RecordBatch.from_arrays(members, names=batch.schema.names)
 
 
 class JsonLinesEncoder:
@@ -24,11 +31,11 @@ class JsonLinesEncoder:
         self._sink = sink
 
     def write(self, batch: pa.RecordBatch) -> None:
+        """``batch`` is prepared: its columns are member texts, joined here into lines."""
         assert self._sink is not None, "begin() first"
         for offset in range(0, batch.num_rows, ROWS_PER_SLICE):
             rows = batch.slice(offset, ROWS_PER_SLICE)
-            objects = json_objects(list(zip(rows.schema.names, rows.columns, strict=True)))
-            self._sink.write(text_buffer(pc.binary_join_element_wise(objects, "\n", "")))
+            self._sink.write(text_buffer(json_objects_of(rows.columns, end="\n")))
 
     def finish(self) -> None:
         """JSON Lines has no trailer."""

@@ -5,9 +5,10 @@ Scalar fields are elements (``<eventName>``); each group is a map of
 XML 1.0 cannot carry at all (most control characters) are replaced by U+FFFD. Null
 values are left out; a non-finite float is an empty element.
 
-Records are spelled by Arrow kernels a slice of rows at a time, like JSON Lines
-(``json_kernels``): text escaped with ``&amp; &lt; &gt;``, booleans ``true``/``false``,
-nested values inside a group as JSON text.
+Records are spelled by Arrow kernels, like JSON Lines (``json_kernels``): text escaped
+with ``&amp; &lt; &gt;``, booleans ``true``/``false``, nested values inside a group as
+JSON text. ``prepare`` spells each field's element (once per source batch for the fields
+all events share); the encoder wraps a slice of rows at a time in ``<Event>``.
 """
 
 from __future__ import annotations
@@ -75,16 +76,26 @@ def group_element(name: str, group: pa.Array) -> pa.Array:
     return pc.if_else(group.is_valid(), element, _NULL_TEXT)
 
 
-def event_elements(batch: pa.RecordBatch) -> pa.Array:
-    parts = [
+def prepare(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """Each field's element, or null when absent (see ``formats.base.Preparation``)."""
+    elements = [
         group_element(name, column)
         if pa.types.is_struct(column.type)
         else _concat(f"<{name}>", value_text(column), f"</{name}>")
         for name, column in zip(batch.schema.names, batch.columns, strict=True)
     ]
+    return pa.RecordBatch.from_arrays(elements, names=batch.schema.names)
+
+
+def events_of(elements: list[pa.Array]) -> pa.Array:
+    """``<Event>`` elements from prepared columns (any grouping of them), one line each."""
     return pc.binary_join_element_wise(
-        "<Event>", *parts, "</Event>\n", "", null_handling="replace", null_replacement=""
+        "<Event>", *elements, "</Event>\n", "", null_handling="replace", null_replacement=""
     )
+
+
+def event_elements(batch: pa.RecordBatch) -> pa.Array:
+    return events_of(prepare(batch).columns)
 
 
 class XmlEncoder:
@@ -96,9 +107,10 @@ class XmlEncoder:
         sink.write(b'<?xml version="1.0" encoding="UTF-8"?>\n<Events>\n')
 
     def write(self, batch: pa.RecordBatch) -> None:
+        """``batch`` is prepared: its columns are elements, wrapped here in ``<Event>``."""
         assert self._sink is not None, "begin() first"
         for offset in range(0, batch.num_rows, ROWS_PER_SLICE):
-            self._sink.write(text_buffer(event_elements(batch.slice(offset, ROWS_PER_SLICE))))
+            self._sink.write(text_buffer(events_of(batch.slice(offset, ROWS_PER_SLICE).columns)))
 
     def finish(self) -> None:
         assert self._sink is not None, "begin() first"
