@@ -34,7 +34,7 @@ from airflow_export_provider.manifest import ManifestFacts, build_manifest, mani
 from airflow_export_provider.memory import use_returning_memory_pool
 from airflow_export_provider.prefetch import Prefetched
 from airflow_export_provider.projection import Projector, propose, scan_event_properties
-from airflow_export_provider.routing import EventRows, event_rows
+from airflow_export_provider.routing import event_rows
 from airflow_export_provider.schema_store import DecidedSchema, SchemaStore
 from airflow_export_provider.sources.base import EventSource
 from airflow_export_provider.spec import ExportSpec
@@ -43,6 +43,9 @@ from airflow_export_provider.writer import ExportedFile, WindowWriter
 
 logger = logging.getLogger(__name__)
 PROGRESS_EVERY_SECONDS = 15.0
+# Routing runs on two threads beside the reading one: with the encoders, compression and
+# uploads on theirs, that keeps two cores busy (docs/performance.md).
+ROUTING_WORKERS = 2
 SCAN_COLUMNS = ("event_name", "properties")
 
 
@@ -106,6 +109,7 @@ def export_window(
     log: logging.Logger | Any = logger,
 ) -> WindowResult:
     started = time.monotonic()
+    use_returning_memory_pool()  # before the first read: the scan's buffers too go back to the system
     layout = layout_for(spec, window, instance_id)
     manifest_key, pending_key = layout.manifest_key(), layout.pending_key()
 
@@ -138,8 +142,16 @@ def export_window(
     writer = WindowWriter(layout=layout, fmt=spec.format, destination=destination)
     progress = _Progress(window, log)
     without_event_name = 0
-    use_returning_memory_pool()
-    batches = Prefetched(_projected(source.read(window), projector, spec), depth=1)
+    preparation = preparation_for(spec.format)
+    batches = Prefetched(
+        _in_units(source.read(window), preparation.rows_at_once),
+        depth=1,
+        transform=lambda batch: (
+            batch.column(0).null_count,
+            event_rows(batch, spec.fields, projector, preparation),
+        ),
+        workers=ROUTING_WORKERS,
+    )
     try:
         for nameless, pieces in batches:
             without_event_name += nameless
@@ -184,17 +196,16 @@ def export_window(
     return result
 
 
-def _projected(
-    batches: Iterator[pa.RecordBatch], projector: Projector, spec: ExportSpec
-) -> Iterator[tuple[int, EventRows]]:
-    """Source batches as each event's prepared rows, made on the read-ahead thread.
-
-    Routing, projection and the format's preparation are Arrow kernels that release the
-    GIL: on the reading thread they run beside the encoders instead of before them.
-    """
-    preparation = preparation_for(spec.format)
-    for batch in batches:
-        yield batch.column(0).null_count, event_rows(batch, spec.fields, projector, preparation)
+def _in_units(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.RecordBatch]:
+    """Source batches cut to at most ``rows`` rows: what is routed at once (see ``Preparation``)."""
+    try:
+        for batch in batches:
+            for offset in range(0, batch.num_rows, rows):
+                yield batch.slice(offset, rows)
+    finally:
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()  # on the reading thread, where the source was read
 
 
 def decide_columns(

@@ -6,6 +6,10 @@ that releases the GIL or waits on a socket, so running them side by side uses th
 second core that a single loop leaves idle. At most ``depth`` batches wait in between,
 which keeps memory bounded by the batch size, not the window.
 
+With a ``transform`` (the export's routing and spelling of each batch), items are also
+transformed on worker threads, two batches at once, and handed over in order: Arrow's
+kernels release the GIL, so that is what keeps the second core busy on text formats.
+
 The reading thread owns the iterator from start to end: it is closed there too, so a
 source's clean-up (ending a ``COPY``, closing its connection) runs on the thread that
 used it, and it runs when the consumer stops early or fails.
@@ -16,9 +20,11 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
-from collections.abc import Iterator
-from typing import Generic, TypeVar
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Generic, TypeVar
 
+S = TypeVar("S")
 T = TypeVar("T")
 _POLL_SECONDS = 0.2
 
@@ -31,11 +37,27 @@ class _End:
 
 
 class Prefetched(Generic[T]):
-    """Iterate over ``items`` with up to ``depth`` of them read ahead on a daemon thread."""
+    """Iterate over ``items`` with up to ``depth`` of them read ahead on a daemon thread.
 
-    def __init__(self, items: Iterator[T], depth: int = 2, name: str = "export-prefetch") -> None:
+    With ``transform``, what is iterated is ``transform(item)``, computed on ``workers``
+    threads beside the reading one, still in the items' order. Up to ``depth + 1``
+    items are being transformed at once (the ones waiting and the one being handed over).
+    """
+
+    def __init__(
+        self,
+        items: Iterator[Any],
+        depth: int = 2,
+        name: str = "export-prefetch",
+        *,
+        transform: Callable[[Any], T] | None = None,
+        workers: int = 1,
+    ) -> None:
         self._items = items
-        self._queue: queue.Queue[T | _End] = queue.Queue(maxsize=depth)
+        self._transform = transform
+        self._workers = workers
+        self._name = name
+        self._queue: queue.Queue[Future[T] | _End] = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
@@ -48,7 +70,7 @@ class Prefetched(Generic[T]):
                     if item.error is not None:
                         raise item.error
                     return
-                yield item
+                yield item.result()
         finally:
             self.close()
 
@@ -61,9 +83,12 @@ class Prefetched(Generic[T]):
 
     def _run(self) -> None:
         end = _End()
+        pool = None
+        if self._transform is not None:
+            pool = ThreadPoolExecutor(self._workers, thread_name_prefix=f"{self._name}-transform")
         try:
             for item in self._items:
-                if not self._offer(item):
+                if not self._offer(self._submitted(pool, item)):
                     break
         except BaseException as error:  # handed to the consumer, raised there
             end = _End(error)
@@ -74,9 +99,18 @@ class Prefetched(Generic[T]):
                     close()
                 except BaseException as error:
                     end = end if end.error else _End(error)
+            if pool is not None:  # items already handed over are still transformed, unless stopped
+                pool.shutdown(wait=True, cancel_futures=self._stop.is_set())
             self._offer(end)
 
-    def _offer(self, item: T | _End) -> bool:
+    def _submitted(self, pool: ThreadPoolExecutor | None, item: Any) -> Future[T]:
+        if pool is None or self._transform is None:
+            done: Future[T] = Future()
+            done.set_result(item)
+            return done
+        return pool.submit(self._transform, item)
+
+    def _offer(self, item: Future[T] | _End) -> bool:
         while not self._stop.is_set():
             try:
                 self._queue.put(item, timeout=_POLL_SECONDS)

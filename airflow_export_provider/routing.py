@@ -6,10 +6,11 @@ the columns (``formats.base.Preparation``). Done naively per event, that is doze
 kernel calls on a few hundred rows each (41 events in a 32k-row batch), and the call
 overhead, not the rows, set the speed: the CSV encoder spent 55% of an export there.
 
-So, for text formats, what every event shares is done once per batch: the shared
-columns are prepared on the whole batch, and the prepared columns and the raw
-properties are put in event order with one ``take``. Each event is then a zero-copy
-slice, and only its name and its properties are projected and prepared per event.
+So, for text formats, what every event shares is done once per batch: the projected
+rows are put in event order with one ``take`` (typed, before their text is spelled,
+which is larger), the shared columns are prepared on the whole batch, and each event
+is a zero-copy slice: only its name and its properties are projected and prepared per
+event.
 Parquet keeps typed rows that its encoder holds for row groups, so there each event's
 rows are taken into arrays of their own (a slice would keep the whole batch alive).
 """
@@ -71,19 +72,21 @@ def event_rows(
         return [
             (name, preparation.prepare(projector.finish(name, rows))) for name, rows in split_by_event(common)
         ]
+    groups = group_by_event(common.column(0))
+    if groups.order is not None:  # typed columns are smaller than their text: sort before preparing
+        common = common.take(groups.order)
     last = common.num_columns - 1
     shared = preparation.prepare(
         pa.RecordBatch.from_arrays(common.columns[1:last], names=common.schema.names[1:last])
     )
     properties = common.column(last)
-    groups = group_by_event(common.column(0))
-    if groups.order is not None:
-        shared, properties = shared.take(groups.order), properties.take(groups.order)
     pieces = []
     for name, offset, count in groups.spans:
         head, tail = projector.event_columns(name, properties.slice(offset, count))
         rows = side_by_side(
             [preparation.prepare(head), shared.slice(offset, count), preparation.prepare(tail)]
         )
+        if preparation.lines is not None:
+            rows = pa.RecordBatch.from_arrays([preparation.lines(rows.columns)], names=["line"])
         pieces.append((name, rows))
     return pieces

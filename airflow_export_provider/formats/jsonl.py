@@ -1,9 +1,8 @@
 """JSON Lines: one JSON object per record, UTF-8, null members left out.
 
 Records are spelled by Arrow kernels (``json_kernels``): ``prepare`` spells each member
-as ``,"name":value`` (once per source batch for the members all events share), and the
-encoder joins a slice of rows at a time into objects whose text goes to the sink as one
-buffer.
+as ``,"name":value`` (once per source batch for the members all events share), ``lines``
+joins members into objects, and the encoder writes the lines' text as one buffer.
 """
 
 from __future__ import annotations
@@ -14,13 +13,16 @@ import pyarrow as pa
 
 from airflow_export_provider.formats.json_kernels import json_members, json_objects_of, text_buffer
 
-ROWS_PER_SLICE = 16_384  # bounds the text of one slice (a few MB), whatever the batch size
-
 
 def prepare(batch: pa.RecordBatch) -> pa.RecordBatch:
     """Each member's JSON text, ``,"name":value`` or null (see ``formats.base.Preparation``)."""
     members = json_members(list(zip(batch.schema.names, batch.columns, strict=True)))
     return pa.RecordBatch.from_arrays(members, names=batch.schema.names)
+
+
+def lines(member_texts: list[pa.Array]) -> pa.Array:
+    """Prepared members (any grouping of them) joined into one JSON object and newline per row."""
+    return json_objects_of(member_texts, end="\n")
 
 
 class JsonLinesEncoder:
@@ -31,11 +33,9 @@ class JsonLinesEncoder:
         self._sink = sink
 
     def write(self, batch: pa.RecordBatch) -> None:
-        """``batch`` is prepared: its columns are member texts, joined here into lines."""
+        """``batch`` is one column of :func:`lines`."""
         assert self._sink is not None, "begin() first"
-        for offset in range(0, batch.num_rows, ROWS_PER_SLICE):
-            rows = batch.slice(offset, ROWS_PER_SLICE)
-            self._sink.write(text_buffer(json_objects_of(rows.columns, end="\n")))
+        self._sink.write(text_buffer(batch.column(0)))
 
     def finish(self) -> None:
         """JSON Lines has no trailer."""

@@ -8,7 +8,8 @@ values are left out; a non-finite float is an empty element.
 Records are spelled by Arrow kernels, like JSON Lines (``json_kernels``): text escaped
 with ``&amp; &lt; &gt;``, booleans ``true``/``false``, nested values inside a group as
 JSON text. ``prepare`` spells each field's element (once per source batch for the fields
-all events share); the encoder wraps a slice of rows at a time in ``<Event>``.
+all events share), ``events_of`` wraps them in ``<Event>`` lines, and the encoder writes
+the lines' text as one buffer.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import pyarrow.compute as pc
 from airflow_export_provider.formats.json_kernels import json_values, nested_as_json_text, text_buffer
 from airflow_export_provider.formats.values import timestamps_as_text
 
-ROWS_PER_SLICE = 16_384
 _NOT_XML = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{fffe}\x{ffff}]"
 _NULL_TEXT = pa.scalar(None, pa.string())
 
@@ -107,10 +107,9 @@ class XmlEncoder:
         sink.write(b'<?xml version="1.0" encoding="UTF-8"?>\n<Events>\n')
 
     def write(self, batch: pa.RecordBatch) -> None:
-        """``batch`` is prepared: its columns are elements, wrapped here in ``<Event>``."""
+        """``batch`` is one column of :func:`events_of` lines."""
         assert self._sink is not None, "begin() first"
-        for offset in range(0, batch.num_rows, ROWS_PER_SLICE):
-            self._sink.write(text_buffer(events_of(batch.slice(offset, ROWS_PER_SLICE).columns)))
+        self._sink.write(text_buffer(batch.column(0)))
 
     def finish(self) -> None:
         assert self._sink is not None, "begin() first"

@@ -45,9 +45,15 @@ def sample_batch() -> pa.RecordBatch:
 
 def prepared_whole(batch: pa.RecordBatch, spec: FieldsSpec, projector: Projector, fmt: FormatSpec) -> dict:
     """The straightforward way: each event's rows taken, projected, then prepared whole."""
-    prepare = preparation_for(fmt).prepare
+    preparation = preparation_for(fmt)
     common = projector.common(select_events(batch, spec))
-    return {name: prepare(projector.finish(name, rows)) for name, rows in split_by_event(common)}
+    whole = {name: preparation.prepare(projector.finish(name, rows)) for name, rows in split_by_event(common)}
+    if preparation.lines is None:
+        return whole
+    return {
+        name: pa.record_batch([preparation.lines(rows.columns)], names=["line"])
+        for name, rows in whole.items()
+    }
 
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl", "xml", "parquet"])
