@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -24,6 +26,8 @@ from airflow_export_provider.spec import FormatSpec
 
 # Rows that encoders hold back (Parquet row groups), summed over all open files.
 HELD_BYTES_BUDGET = 64 * 1024 * 1024
+# Uploads committed at once when a window ends; botocore's connection pool holds 10.
+COMMIT_THREADS = 8
 
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -102,15 +106,23 @@ class _OpenFile:
         self._encoder.flush()
 
     def close(self) -> ExportedFile:
+        self.finish_encoding()
+        return self.commit()
+
+    def finish_encoding(self) -> None:
+        """Write the trailer and the end of the gzip stream: every byte is with the upload."""
         self._encoder.finish()
         if self._gzip is not None:
             self._gzip.close()
+
+    def commit(self) -> ExportedFile:
         self._upload.commit()
         return ExportedFile(
             self.key, self.event_name, self.records, self._measured.size, self._measured.sha256
         )
 
     def abort(self) -> None:
+        self._encoder.abandon()
         if self._gzip is not None:  # stop the compression thread before the upload goes away
             with contextlib.suppress(Exception):
                 self._gzip.close()
@@ -175,11 +187,28 @@ class WindowWriter:
         return opened
 
     def close(self) -> list[ExportedFile]:
-        """Finish every open file; returns all files of the window in key order."""
-        while self._open:
-            event_name = next(iter(self._open))
-            self.files.append(self._open[event_name].close())
-            del self._open[event_name]
+        """Finish every open file; returns all files of the window in key order.
+
+        At the end of a window every event's file is still open (41 in the benchmark), and
+        most are below one part, so each is one ``PutObject``: they are sent side by side
+        (in order they took 0.5 s of a 1M-event export to S3). Encoding is finished first,
+        on this thread, since the gzip streams belong to it.
+        """
+        for opened in self._open.values():
+            opened.flush()  # Parquet: every file's last row groups are written side by side
+        for opened in self._open.values():
+            opened.finish_encoding()
+        committed = threading.Lock()
+
+        def commit(event_name: str | None) -> None:
+            exported = self._open[event_name].commit()
+            with committed:
+                self.files.append(exported)
+                del self._open[event_name]
+
+        with ThreadPoolExecutor(COMMIT_THREADS, thread_name_prefix="export-commit") as pool:
+            for done in [pool.submit(commit, event_name) for event_name in list(self._open)]:
+                done.result()  # the first failure is raised once every commit has ended
         return sorted(self.files, key=lambda file: file.key)
 
     def abort(self) -> list[str]:

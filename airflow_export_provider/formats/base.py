@@ -81,6 +81,10 @@ class RecordEncoder(Protocol):
         """Encode what is held now, e.g. when the window writer's memory budget is reached."""
         ...
 
+    def abandon(self) -> None:
+        """The file is being aborted: end any encoding still in flight, ignoring its errors."""
+        ...
+
 
 def encoder_for(spec: FormatSpec) -> RecordEncoder:
     """A fresh encoder for one file of the given format."""

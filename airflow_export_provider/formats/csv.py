@@ -67,3 +67,6 @@ class CsvEncoder:
 
     def flush(self) -> None:
         """Every record is encoded as it is written; nothing is held."""
+
+    def abandon(self) -> None:
+        """Nothing runs in the background."""

@@ -45,3 +45,6 @@ class JsonLinesEncoder:
 
     def flush(self) -> None:
         """Every record is encoded as it is written; nothing is held."""
+
+    def abandon(self) -> None:
+        """Nothing runs in the background."""

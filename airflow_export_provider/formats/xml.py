@@ -120,3 +120,6 @@ class XmlEncoder:
 
     def flush(self) -> None:
         """Every record is encoded as it is written; nothing is held."""
+
+    def abandon(self) -> None:
+        """Nothing runs in the background."""
