@@ -1,7 +1,7 @@
 """An S3 bucket, written with streamed multipart uploads through the amazon provider's S3Hook.
 
 No object is ever held whole: bytes are buffered up to one part (``multipart_part_size``,
-8 MiB by default) and sent. The part being filled stays in memory up to 1 MiB and is
+8 MiB by default) and sent. The part being filled stays in memory up to 256 KiB and is
 spooled to a temporary file beyond that, because a window split by event name has one
 open upload per event: 40 events would otherwise hold up to 320 MiB of parts in memory.
 An object smaller than one part is sent with a single ``PutObject``. Server-side
@@ -32,7 +32,7 @@ def _describe(error: Exception, action: str, bucket: str, key: str = "") -> Dest
     return DestinationError(f"{action} {where} failed: {error}")
 
 
-PART_IN_MEMORY_BYTES = 1024 * 1024
+PART_IN_MEMORY_BYTES = 256 * 1024
 
 
 def _part_buffer() -> tempfile.SpooledTemporaryFile[bytes]:
