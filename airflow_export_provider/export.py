@@ -33,7 +33,7 @@ from airflow_export_provider.layout import KeyValues, ObjectLayout
 from airflow_export_provider.manifest import ManifestFacts, build_manifest, manifest_bytes
 from airflow_export_provider.memory import use_returning_memory_pool
 from airflow_export_provider.prefetch import Prefetched
-from airflow_export_provider.projection import Projector, propose, scan_event_properties
+from airflow_export_provider.projection import Projector, batch_presence, merge_presence, propose
 from airflow_export_provider.routing import event_rows
 from airflow_export_provider.schema_store import DecidedSchema, SchemaStore
 from airflow_export_provider.sources.base import EventSource
@@ -225,7 +225,13 @@ def decide_columns(
     presence = None
     if fields.properties.needs_discovery(fields.events):
         started = time.monotonic()
-        presence = scan_event_properties(source.read(window, columns=SCAN_COLUMNS), fields)
+        scanned = Prefetched(
+            source.read(window, columns=SCAN_COLUMNS),
+            depth=1,
+            transform=lambda batch: batch_presence(batch, fields),
+            workers=ROUTING_WORKERS,
+        )
+        presence = merge_presence(scanned)
         log.info(
             "window %s: %d events carry %d distinct properties (scanned in %.1f s)",
             window.label, len(presence), len({p for names in presence.values() for p in names}),

@@ -57,35 +57,49 @@ def scan_event_properties(batches: Iterable[pa.RecordBatch], fields: FieldsSpec)
 
     Fed with only the ``event_name`` and ``properties`` columns; one group-by per batch.
     """
+    return merge_presence(batch_presence(batch, fields) for batch in batches)
+
+
+@dataclass(frozen=True)
+class BatchPresence:
+    """One batch's part of a scan: its property members in order, and which each event carries."""
+
+    members: list[str]
+    carried: dict[str | None, set[str]]
+
+
+def batch_presence(batch: pa.RecordBatch, fields: FieldsSpec) -> BatchPresence:
+    """The scan of one batch; batches are independent, so they can be scanned on several threads."""
+    batch = select_events(batch, fields)
+    if not batch.num_rows:
+        return BatchPresence([], {})
+    properties = _column(batch, "properties")
+    members = [f.name for f in properties.type]
+    encoded = pc.dictionary_encode(_column(batch, "event_name"), null_encoding="encode")
+    columns = {"code": encoded.indices}
+    for index, child in enumerate(properties.flatten()):
+        columns[f"p{index}"] = child.is_valid()
+    grouped = pa.table(columns).group_by("code").aggregate([(f"p{i}", "any") for i in range(len(members))])
+    names = encoded.dictionary.to_pylist()
+    carried: dict[str | None, set[str]] = {names[code]: set() for code in grouped.column("code").to_pylist()}
+    codes = grouped.column("code").to_pylist()
+    for index, member in enumerate(members):
+        for code, flag in zip(codes, grouped.column(f"p{index}_any").to_pylist(), strict=True):
+            if flag:
+                carried[names[code]].add(member)
+    return BatchPresence(members, carried)
+
+
+def merge_presence(parts: Iterable[BatchPresence]) -> EventPresence:
+    """Batch scans in batch order merged: members in first-seen order (batches may differ)."""
     present: dict[str | None, set[str]] = {}
-    order: list[str] = []  # first-seen order: batches of a scan may carry different members
+    order: list[str] = []
     known: set[str] = set()
-    for batch in batches:
-        batch = select_events(batch, fields)
-        if not batch.num_rows:
-            continue
-        properties = _column(batch, "properties")
-        order += [f.name for f in properties.type if f.name not in known]
-        known.update(order)
-        encoded = pc.dictionary_encode(_column(batch, "event_name"), null_encoding="encode")
-        columns = {"code": encoded.indices}
-        for index, child in enumerate(properties.flatten()):
-            columns[f"p{index}"] = child.is_valid()
-        grouped = (
-            pa.table(columns)
-            .group_by("code")
-            .aggregate([(f"p{i}", "any") for i in range(properties.type.num_fields)])
-        )
-        names = encoded.dictionary.to_pylist()
-        codes = grouped.column("code").to_pylist()
-        for index, name in enumerate(f.name for f in properties.type):
-            flags = grouped.column(f"p{index}_any").to_pylist()
-            for code, flag in zip(codes, flags, strict=True):
-                seen = present.setdefault(names[code], set())
-                if flag:
-                    seen.add(name)
-        for code in codes:
-            present.setdefault(names[code], set())
+    for part in parts:
+        order += [name for name in part.members if name not in known]
+        known.update(part.members)
+        for event, carried in part.carried.items():
+            present.setdefault(event, set()).update(carried)
     return {event: [name for name in order if name in seen] for event, seen in present.items()}
 
 
@@ -394,4 +408,14 @@ def _fit(array: pa.Array | None, target: pa.DataType, length: int, where: str) -
         ) from None
 
 
-__all__ = ["Projector", "Renamed", "propose", "scan_event_properties", "select_events", "side_by_side"]
+__all__ = [
+    "BatchPresence",
+    "Projector",
+    "Renamed",
+    "batch_presence",
+    "merge_presence",
+    "propose",
+    "scan_event_properties",
+    "select_events",
+    "side_by_side",
+]
