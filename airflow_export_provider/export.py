@@ -8,8 +8,10 @@ Order of operations, and why:
    from here on readers see the window as incomplete, which is the truth while its
    objects are being replaced. If a pending marker was already there, a previous run
    died half way: list its leftovers and abort its open multipart uploads.
-3. Stream source batches → projection → encoders → uploads, rolling files at the limits.
-   The source reads ahead on a second thread (``prefetch``), so reading and writing overlap.
+3. Stream source batches → routing (projection, each event's rows, the format's spelling;
+   ``routing``) → encoders → uploads, rolling files at the limits. The source is read on
+   a thread of its own and routed on two more (``prefetch``), in order, so reading,
+   routing and writing overlap on both cores.
 4. Write the manifest (last), delete stale objects, delete the pending marker.
 
 Any failure in 3 aborts the open uploads and deletes what this run committed, so a
