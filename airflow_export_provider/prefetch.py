@@ -1,4 +1,4 @@
-"""Read the next source batches on a second thread while the current one is encoded.
+"""Read the next source batches on a thread of their own while the current one is encoded.
 
 Reading (a database sending rows, Parquet decoding, pyarrow's CSV and JSON parsers) and
 writing (projection, encoding, compression, uploads) spend most of their time in code
