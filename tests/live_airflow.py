@@ -30,6 +30,8 @@ PARTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 LIFETIME_SECONDS = 1500
 USER = "admin"
 
+SQLITE_LOCKED_ATTEMPTS = 8
+
 
 @dataclass
 class LiveAirflow:
@@ -59,13 +61,25 @@ class LiveAirflow:
         if auth:
             headers["Authorization"] = f"Bearer {self.token()}"
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.base_url + path, data=data, method=method, headers=headers)
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                text = response.read().decode()
-        except urllib.error.HTTPError as error:
-            raise AssertionError(f"{method} {path} -> {error.code}: {error.read().decode()[:2000]}") from None
-        return json.loads(text) if text else None
+        for attempt in range(SQLITE_LOCKED_ATTEMPTS):
+            request = urllib.request.Request(self.base_url + path, data=data, method=method, headers=headers)
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    text = response.read().decode()
+                return json.loads(text) if text else None
+            except urllib.error.HTTPError as error:
+                detail = error.read().decode()[:2000]
+                # Airflow answers 503 "Database is locked" when a backfill is created on SQLite
+                # while the scheduler writes; nothing was created, so asking again is safe.
+                if (
+                    error.code == 503
+                    and "Database is locked" in detail
+                    and attempt + 1 < SQLITE_LOCKED_ATTEMPTS
+                ):
+                    time.sleep(1 + attempt)
+                    continue
+                raise AssertionError(f"{method} {path} -> {error.code}: {detail}") from None
+        raise AssertionError("unreachable")
 
     def wait_for(self, what: str, condition: Any, timeout: float = 300, every: float = 2) -> Any:
         """Poll ``condition()`` until it returns something truthy; on timeout show the logs."""
