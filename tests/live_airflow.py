@@ -61,7 +61,8 @@ class LiveAirflow:
         if auth:
             headers["Authorization"] = f"Bearer {self.token()}"
         data = json.dumps(body).encode() if body is not None else None
-        for attempt in range(SQLITE_LOCKED_ATTEMPTS):
+        attempt = 0
+        while True:
             request = urllib.request.Request(self.base_url + path, data=data, method=method, headers=headers)
             try:
                 with urllib.request.urlopen(request, timeout=30) as response:
@@ -69,17 +70,13 @@ class LiveAirflow:
                 return json.loads(text) if text else None
             except urllib.error.HTTPError as error:
                 detail = error.read().decode()[:2000]
+                attempt += 1
                 # Airflow answers 503 "Database is locked" when a backfill is created on SQLite
                 # while the scheduler writes; nothing was created, so asking again is safe.
-                if (
-                    error.code == 503
-                    and "Database is locked" in detail
-                    and attempt + 1 < SQLITE_LOCKED_ATTEMPTS
-                ):
-                    time.sleep(1 + attempt)
-                    continue
-                raise AssertionError(f"{method} {path} -> {error.code}: {detail}") from None
-        raise AssertionError("unreachable")
+                locked = error.code == 503 and "Database is locked" in detail
+                if not locked or attempt == SQLITE_LOCKED_ATTEMPTS:
+                    raise AssertionError(f"{method} {path} -> {error.code}: {detail}") from None
+                time.sleep(attempt)
 
     def wait_for(self, what: str, condition: Any, timeout: float = 300, every: float = 2) -> Any:
         """Poll ``condition()`` until it returns something truthy; on timeout show the logs."""
