@@ -1,9 +1,11 @@
 """A real Airflow for system tests: scheduler, DAG processor, triggerer and API server on loopback.
 
 Each part is a child process in its own session, wrapped in ``timeout`` so it cannot
-outlive a killed test run, and stopped by PID. The metadata DB is a SQLite file in a
-temp Airflow home separate from the rest of the test session; logs of every part stay
-in that home and are printed when a wait fails.
+outlive a killed test run, and stopped by PID. The metadata DB is a database in the
+test session's throwaway PostgreSQL, never SQLite: on SQLite Airflow refuses a backfill
+while another part writes (503 "Database is locked") and its clean-up of the half-made
+backfill is best-effort, so a refused request could leave a backfill behind. Logs of
+every part stay in a temp Airflow home and are printed when a wait fails.
 """
 
 from __future__ import annotations
@@ -29,8 +31,6 @@ from airflow_export_provider.loopback_s3 import free_port
 PARTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 LIFETIME_SECONDS = 1500
 USER = "admin"
-
-SQLITE_LOCKED_ATTEMPTS = 8
 
 
 @dataclass
@@ -61,22 +61,14 @@ class LiveAirflow:
         if auth:
             headers["Authorization"] = f"Bearer {self.token()}"
         data = json.dumps(body).encode() if body is not None else None
-        attempt = 0
-        while True:
-            request = urllib.request.Request(self.base_url + path, data=data, method=method, headers=headers)
-            try:
-                with urllib.request.urlopen(request, timeout=30) as response:
-                    text = response.read().decode()
-                return json.loads(text) if text else None
-            except urllib.error.HTTPError as error:
-                detail = error.read().decode()[:2000]
-                attempt += 1
-                # Airflow answers 503 "Database is locked" when a backfill is created on SQLite
-                # while the scheduler writes; nothing was created, so asking again is safe.
-                locked = error.code == 503 and "Database is locked" in detail
-                if not locked or attempt == SQLITE_LOCKED_ATTEMPTS:
-                    raise AssertionError(f"{method} {path} -> {error.code}: {detail}") from None
-                time.sleep(attempt)
+        request = urllib.request.Request(self.base_url + path, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                text = response.read().decode()
+        except urllib.error.HTTPError as error:
+            detail = error.read().decode()[:2000]
+            raise AssertionError(f"{method} {path} -> {error.code}: {detail}") from None
+        return json.loads(text) if text else None
 
     def wait_for(self, what: str, condition: Any, timeout: float = 300, every: float = 2) -> Any:
         """Poll ``condition()`` until it returns something truthy; on timeout show the logs."""
@@ -110,7 +102,7 @@ class LiveAirflow:
 
 
 def airflow_env(
-    home: Path, dags_folder: Path, port: int, extra: dict[str, str], database_url: str | None = None
+    home: Path, dags_folder: Path, port: int, extra: dict[str, str], database_url: str
 ) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__")}
     env.update(
@@ -120,7 +112,7 @@ def airflow_env(
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             "AIRFLOW__CORE__PARALLELISM": "4",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": database_url or f"sqlite:///{home / 'airflow.db'}",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": database_url,
             "AIRFLOW__API__HOST": "127.0.0.1",
             "AIRFLOW__API__PORT": str(port),
             "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
@@ -143,14 +135,10 @@ def airflow_env(
 
 @contextlib.contextmanager
 def live_airflow(
-    home: Path, dags_folder: Path, extra_env: dict[str, str], database_url: str | None = None
+    home: Path, dags_folder: Path, extra_env: dict[str, str], database_url: str
 ) -> Iterator[LiveAirflow]:
-    """Migrate a fresh metadata DB, start every part, wait for health; stop everything by PID.
-
-    Give ``database_url`` (PostgreSQL) for anything that creates backfills: on SQLite,
-    Airflow refuses backfill creation when another process writes at the same moment
-    (503 "Database is locked"), and a refused request may still leave a backfill behind.
-    """
+    """Migrate a fresh metadata DB at ``database_url`` (PostgreSQL), start every part, wait
+    for health; stop everything by PID."""
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()
     # A known admin password (the auth manager keeps an existing file), so that DAGs can be
@@ -159,7 +147,7 @@ def live_airflow(
     (home / "passwords.json").write_text(json.dumps({USER: password}))
     api_conn = {"conn_type": "http", "host": f"http://127.0.0.1:{port}", "login": USER, "password": password}
     env = airflow_env(
-        home, dags_folder, port, {"AIRFLOW_CONN_AIRFLOW_API": json.dumps(api_conn), **extra_env}
+        home, dags_folder, port, {"AIRFLOW_CONN_AIRFLOW_API": json.dumps(api_conn), **extra_env}, database_url
     )
     airflow = str(Path(sys.executable).with_name("airflow"))
     migrated = subprocess.run([airflow, "db", "migrate"], env=env, capture_output=True, text=True)

@@ -47,6 +47,18 @@ class Postgres:
             with db.cursor() as cursor:
                 cursor.execute(f'CREATE DATABASE "{name}"')
 
+    def tables(self, database: str) -> set[str]:
+        import psycopg2
+
+        with (
+            contextlib.closing(
+                psycopg2.connect(host=self.host, port=self.port, user=self.user, dbname=database)
+            ) as db,
+            db.cursor() as cursor,
+        ):
+            cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            return {row[0] for row in cursor.fetchall()}
+
 
 def _bin_dir() -> Path:
     versions = sorted(
