@@ -13,6 +13,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
@@ -219,3 +220,13 @@ def selected_record(row: dict[str, Any], cfg: dict[str, Any], carried: list[str]
     if event_props:
         record["eventProps"] = event_props
     return record
+
+
+def split_by_event(batch: pa.RecordBatch) -> list[tuple[str | None, pa.RecordBatch]]:
+    """Each event's rows (the first column is the event name) gathered one event at a time,
+    the straightforward way ``routing`` is checked against."""
+    names = batch.column(0)
+    return [
+        (name, batch.filter(pc.is_null(names) if name is None else pc.equal(names, name)))
+        for name in pc.unique(names).to_pylist()
+    ]

