@@ -4,8 +4,11 @@ An export allocates and frees batch-sized buffers all the time. With pyarrow's d
 pool on Linux (mimalloc) the worker's resident memory kept what it had freed: a 3M-event
 day peaked at 478 MB resident for 190 MB actually allocated by Arrow. With jemalloc the
 same export peaked at 375 MB (measured, docs/performance.md). The pool is chosen once
-per process, only when the user has not chosen one (``ARROW_DEFAULT_MEMORY_POOL``) and
-only where pyarrow was built with jemalloc.
+per process, only when the user has not chosen one (``ARROW_DEFAULT_MEMORY_POOL`` in the
+worker's environment) and only where pyarrow was built with jemalloc. This sets the pool
+of pyarrow's Python calls; the package's ``__init__`` asks for the same allocator in
+Arrow's C++ code (the Parquet reader's buffers), which can only be chosen before pyarrow
+is loaded.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import logging
 import os
 
 import pyarrow as pa
+
+import airflow_export_provider
 
 logger = logging.getLogger(__name__)
 _chosen = False
@@ -26,13 +31,20 @@ DECAY_MILLISECONDS = 100
 
 def use_returning_memory_pool() -> None:
     global _chosen
-    if _chosen or os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+    users_choice = not airflow_export_provider.ARROW_POOL_CHOSEN_AT_IMPORT
+    if _chosen or (users_choice and os.environ.get("ARROW_DEFAULT_MEMORY_POOL")):
         return
     _chosen = True
     try:
         pool = pa.jemalloc_memory_pool()
     except NotImplementedError:  # a pyarrow build without jemalloc: keep its default
         return
+    native = pa.default_memory_pool().backend_name  # what Arrow's C++ code allocates with
     pa.set_memory_pool(pool)
     pa.jemalloc_set_decay_ms(DECAY_MILLISECONDS)  # for the arenas that threads take from now on
-    logger.debug("Arrow memory pool: %s", pool.backend_name)
+    if native != pool.backend_name:
+        logger.info(
+            "Arrow allocates with %s, its Parquet reader with %s (pyarrow was loaded before this "
+            "provider); ARROW_DEFAULT_MEMORY_POOL=%s in the worker's environment saves 40-50 MB",
+            pool.backend_name, native, pool.backend_name,
+        )  # fmt: skip
