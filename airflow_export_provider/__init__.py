@@ -16,10 +16,7 @@ from __future__ import annotations
 import os
 import sys
 
-ARROW_POOL_CHOSEN_AT_IMPORT = (
-    sys.platform.startswith("linux")
-    and "pyarrow" not in sys.modules
-    and "ARROW_DEFAULT_MEMORY_POOL" not in os.environ
-)
-if ARROW_POOL_CHOSEN_AT_IMPORT:
+# The pool the worker's environment names, if any: the user's choice, kept everywhere.
+USERS_ARROW_POOL = os.environ.get("ARROW_DEFAULT_MEMORY_POOL")
+if not USERS_ARROW_POOL and "pyarrow" not in sys.modules and sys.platform.startswith("linux"):
     os.environ["ARROW_DEFAULT_MEMORY_POOL"] = "jemalloc"

@@ -14,7 +14,6 @@ is loaded.
 from __future__ import annotations
 
 import logging
-import os
 
 import pyarrow as pa
 
@@ -31,8 +30,7 @@ DECAY_MILLISECONDS = 100
 
 def use_returning_memory_pool() -> None:
     global _chosen
-    users_choice = not airflow_export_provider.ARROW_POOL_CHOSEN_AT_IMPORT
-    if _chosen or (users_choice and os.environ.get("ARROW_DEFAULT_MEMORY_POOL")):
+    if _chosen or airflow_export_provider.USERS_ARROW_POOL:
         return
     _chosen = True
     try:
