@@ -20,21 +20,24 @@ def flatten_columns(batch: pa.RecordBatch) -> tuple[list[str], list[pa.Array]]:
     """Every leaf of the record as a column of text-friendly values."""
     names: list[str] = []
     arrays: list[pa.Array] = []
-
-    def visit(name: str, array: pa.Array) -> None:
-        if pa.types.is_struct(array.type):
-            for field, child in zip(array.type, array.flatten(), strict=True):
-                visit(f"{name}.{field.name}", child)
-        elif pa.types.is_nested(array.type):
-            names.append(name)
-            arrays.append(nested_as_json_text(array))
-        else:
-            names.append(name)
-            arrays.append(timestamps_as_text(array))
-
     for field, column in zip(batch.schema, batch.columns, strict=True):
-        visit(field.name, column)
+        _add_leaves(field.name, column, names, arrays)
     return names, arrays
+
+
+def _add_leaves(name: str, array: pa.Array, names: list[str], arrays: list[pa.Array]) -> None:
+    """A module function, not a recursive closure: a closure that calls itself is a reference
+    cycle, and it kept a whole batch's cells alive until Python's cycle collector ran (at
+    10M events to S3, Arrow's live memory grew from ~95 to ~140 MB between collections)."""
+    if pa.types.is_struct(array.type):
+        for field, child in zip(array.type, array.flatten(), strict=True):
+            _add_leaves(f"{name}.{field.name}", child, names, arrays)
+    elif pa.types.is_nested(array.type):
+        names.append(name)
+        arrays.append(nested_as_json_text(array))
+    else:
+        names.append(name)
+        arrays.append(timestamps_as_text(array))
 
 
 def prepare(batch: pa.RecordBatch) -> pa.RecordBatch:
