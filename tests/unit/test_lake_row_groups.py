@@ -1,0 +1,73 @@
+"""Which Parquet row groups a window reads: judged by event_time's statistics, never wrongly."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pendulum
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from airflow_export_provider.sources.lake import _row_groups_overlapping
+from airflow_export_provider.windows import Window
+
+UTC = dt.timezone.utc
+DAY = dt.datetime(2025, 3, 1, tzinfo=UTC)
+WINDOW = Window(pendulum.datetime(2025, 3, 1, 8), pendulum.datetime(2025, 3, 1, 16))
+
+
+def write_hours(
+    path: Path, hours: list[float], event_time: pa.DataType, before: pa.Field | None = None
+) -> None:
+    """One row group per hour, each holding one event at that hour of DAY."""
+    times = [DAY + dt.timedelta(hours=h) for h in hours]
+    if event_time.tz is None:
+        times = [t.replace(tzinfo=None) for t in times]
+    columns = {"event_time": pa.array(times, event_time), "event_name": pa.array(["e"] * len(hours))}
+    if before is not None:  # a struct whose timestamps lie far outside every window, first in the file
+        far = dt.datetime(2020, 1, 1, tzinfo=UTC)
+        columns = {before.name: pa.array([{"seen": far, "last": far}] * len(hours), before.type), **columns}
+    pq.write_table(pa.table(columns), path, row_group_size=1)
+
+
+def groups(path: Path) -> list[int]:
+    return _row_groups_overlapping(pq.ParquetFile(path), WINDOW)
+
+
+@pytest.mark.parametrize("unit", ["ms", "us", "ns"])
+@pytest.mark.parametrize("tz", ["UTC", None])
+def test_groups_outside_the_window_are_skipped_in_any_unit(tmp_path: Path, unit: str, tz: str | None) -> None:
+    path = tmp_path / "lake.parquet"
+    write_hours(path, [0, 7.9999, 8, 12, 15.9999, 16, 23], pa.timestamp(unit, tz))
+    assert groups(path) == [2, 3, 4], "start included, end excluded, to the file's unit"
+
+
+def test_statistics_are_read_from_event_time_even_after_a_struct(tmp_path: Path) -> None:
+    """Statistics are per leaf: a struct before event_time shifts its index by its members."""
+    path = tmp_path / "lake.parquet"
+    meta = pa.field(
+        "meta", pa.struct([("seen", pa.timestamp("us", "UTC")), ("last", pa.timestamp("us", "UTC"))])
+    )
+    write_hours(path, [1, 9, 10, 20], pa.timestamp("us", "UTC"), before=meta)
+    assert groups(path) == [1, 2]
+
+
+def test_without_usable_statistics_every_group_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "lake.parquet"
+    pq.write_table(
+        pa.table({"event_time": pa.array([DAY] * 3, pa.timestamp("us", "UTC"))}),
+        path,
+        row_group_size=1,
+        write_statistics=False,
+    )
+    assert groups(path) == [0, 1, 2]
+    legacy = tmp_path / "int96.parquet"
+    pq.write_table(
+        pa.table({"event_time": pa.array([DAY] * 2, pa.timestamp("ns", "UTC"))}),
+        legacy,
+        row_group_size=1,
+        use_deprecated_int96_timestamps=True,
+    )
+    assert groups(legacy) == [0, 1]
