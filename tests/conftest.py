@@ -7,6 +7,7 @@ at import of the conftest, before any test module imports airflow.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
@@ -93,6 +94,15 @@ def events_db(postgres: Postgres, lake3: Path) -> Postgres:
     from tests.sql_events import load_events
 
     return load_events(postgres, lake3)
+
+
+@pytest.fixture()
+def events_db_conn_id(events_db: Postgres, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An Airflow connection (from the environment) to ``events_db``; its id."""
+    monkeypatch.setenv("AIRFLOW_CONN_EVENTS_DB", json.dumps({
+        "conn_type": "postgres", "host": events_db.host, "port": events_db.port, "login": events_db.user,
+        "schema": "events"}))  # fmt: skip
+    return "events_db"
 
 
 @pytest.fixture(scope="session")

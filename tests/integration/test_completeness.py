@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,6 @@ import pytest
 from airflow_export_provider.completeness import check_window
 from airflow_export_provider.spec import ExportSpec
 from airflow_export_provider.windows import Window
-from tests.postgres import Postgres
 from tests.sql_events import COLUMNS
 from tests.unit.test_spec import problems, valid
 
@@ -33,11 +31,8 @@ def test_lateness_waits_past_the_window_end() -> None:
     assert check_window(export, DAY3, now=DAY3.end + dt.timedelta(hours=2)).complete
 
 
-def test_a_watermark_query_on_postgres_decides(events_db: Postgres, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AIRFLOW_CONN_EVENTS_DB", json.dumps(
-        {"conn_type": "postgres", "host": events_db.host, "port": events_db.port, "login": "postgres",
-         "schema": "events"}))  # fmt: skip
-    source = {"type": "sql", "conn_id": "events_db", "table": "app.events", "columns": COLUMNS}
+def test_a_watermark_query_on_postgres_decides(events_db_conn_id: str) -> None:
+    source = {"type": "sql", "conn_id": events_db_conn_id, "table": "app.events", "columns": COLUMNS}
     export = spec(source, {"mode": "watermark", "watermark_query": "SELECT max(occurred_at) FROM app.events"})
     complete = check_window(export, DAY3)
     assert complete.complete and "has passed the window end" in complete.reason

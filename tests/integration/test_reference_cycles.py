@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import json
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +24,6 @@ from airflow_export_provider.export import export_window
 from airflow_export_provider.sources import source_for
 from airflow_export_provider.spec import ExportSpec
 from airflow_export_provider.windows import Window
-from tests.postgres import Postgres
 from tests.sql_events import COLUMNS
 
 WINDOW = Window(pendulum.datetime(2025, 3, 1, 0), pendulum.datetime(2025, 3, 1, 12))
@@ -76,14 +74,11 @@ def test_an_export_leaves_no_cycle_that_holds_arrow_data(
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_an_export_from_postgres_leaves_no_cycle_that_holds_arrow_data(
-    events_db: Postgres, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+    events_db_conn_id: str, tmp_path: Path, fmt: str
 ) -> None:
-    monkeypatch.setenv("AIRFLOW_CONN_EVENTS_DB", json.dumps({
-        "conn_type": "postgres", "host": events_db.host, "port": events_db.port, "login": events_db.user,
-        "schema": "events"}))  # fmt: skip
     spec = ExportSpec.from_mapping({
         "export_id": "cycles", "account_id": "acme",
-        "source": {"type": "sql", "conn_id": "events_db", "table": "app.events", "columns": COLUMNS},
+        "source": {"type": "sql", "conn_id": events_db_conn_id, "table": "app.events", "columns": COLUMNS},
         "destination": {"type": "local", "path": str(tmp_path)}, "format": {"type": fmt},
         "schedule": {"every": "12h"}})  # fmt: skip
     with arrow_in_cycles() as arrow:

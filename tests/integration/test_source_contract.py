@@ -7,7 +7,6 @@ has; only the window's events; bounded batches; the same batches on every read;
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,6 @@ from airflow_export_provider.sources import source_for
 from airflow_export_provider.sources.base import EventSource
 from airflow_export_provider.spec import ExportSpec
 from airflow_export_provider.windows import Window
-from tests.postgres import Postgres
 from tests.reference import lake_rows
 from tests.sql_events import COLUMNS
 
@@ -31,22 +29,13 @@ EMPTY = Window(pendulum.datetime(2024, 1, 1), pendulum.datetime(2024, 1, 2))
 
 
 @pytest.fixture(params=["lake", "sql"])
-def source(request: pytest.FixtureRequest, lake3: Path, monkeypatch: pytest.MonkeyPatch) -> EventSource:
+def source(request: pytest.FixtureRequest, lake3: Path) -> EventSource:
     if request.param == "lake":
         config: dict[str, Any] = {"type": "lake", "path": str(lake3), "batch_size": BATCH}
     else:
-        db: Postgres = request.getfixturevalue("events_db")
-        connection = {
-            "conn_type": "postgres",
-            "host": db.host,
-            "port": db.port,
-            "login": db.user,
-            "schema": "events",
-        }
-        monkeypatch.setenv("AIRFLOW_CONN_EVENTS_DB", json.dumps(connection))
         config = {
             "type": "sql",
-            "conn_id": "events_db",
+            "conn_id": request.getfixturevalue("events_db_conn_id"),
             "table": "app.events",
             "columns": COLUMNS,
             "batch_size": BATCH,

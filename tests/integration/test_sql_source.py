@@ -12,7 +12,6 @@ import csv
 import datetime as dt
 import gzip
 import io
-import json
 from pathlib import Path
 from typing import Any
 
@@ -37,14 +36,6 @@ BUCKET = "sql-exports"
 WINDOW = Window(pendulum.datetime(2025, 3, 2, 8), pendulum.datetime(2025, 3, 2, 16))
 
 
-@pytest.fixture()
-def connection(events_db: Postgres, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("AIRFLOW_CONN_EVENTS_DB", json.dumps({
-        "conn_type": "postgres", "host": events_db.host, "port": events_db.port, "login": events_db.user,
-        "schema": "events"}))  # fmt: skip
-    return "events_db"
-
-
 def make_spec(source: dict[str, Any], fmt: str = "jsonl") -> ExportSpec:
     return ExportSpec.from_mapping({
         "export_id": "from_sql", "account_id": "acme",
@@ -67,10 +58,10 @@ def objects(s3: Any) -> list[str]:
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv", "xml", "parquet"])
 def test_a_window_from_postgres_equals_the_same_events_from_the_lake(
-    s3: Any, lake3: Path, connection: str, fmt: str
+    s3: Any, lake3: Path, events_db_conn_id: str, fmt: str
 ) -> None:
     s3.create_bucket(Bucket=BUCKET)
-    result = run(make_spec({"conn_id": connection, "table": "app.events"}, fmt))
+    result = run(make_spec({"conn_id": events_db_conn_id, "table": "app.events"}, fmt))
     expected: dict[str | None, list[dict[str, Any]]] = {}
     for record in expected_records(lake3, WINDOW.start, WINDOW.end):
         expected.setdefault(record.get("eventName"), []).append(record)
@@ -108,11 +99,13 @@ def sorted_like(data: bytes, wanted: list[dict[str, Any]], fmt: str) -> list[dic
     return [by_time[time].pop(0) for time in times]
 
 
-def test_a_query_with_window_parameters_and_the_same_mapping(s3: Any, lake3: Path, connection: str) -> None:
+def test_a_query_with_window_parameters_and_the_same_mapping(
+    s3: Any, lake3: Path, events_db_conn_id: str
+) -> None:
     s3.create_bucket(Bucket=BUCKET)
     query = ("SELECT * FROM app.events WHERE occurred_at >= %(window_start)s AND occurred_at < %(window_end)s"
              " AND name <> 'Charged'")  # fmt: skip
-    result = run(make_spec({"conn_id": connection, "query": query}))
+    result = run(make_spec({"conn_id": events_db_conn_id, "query": query}))
     lake = [r for r in expected_records(lake3, WINDOW.start, WINDOW.end) if r.get("eventName") != "Charged"]
     assert result.records == len(lake) and "Charged" not in {f.event_name for f in result.files}
 
@@ -132,20 +125,22 @@ def test_a_query_with_window_parameters_and_the_same_mapping(s3: Any, lake3: Pat
     ],
 )  # fmt: skip
 def test_bad_sources_fail_clearly_and_leave_no_manifest_or_files(
-    s3: Any, connection: str, source: dict[str, Any], message: str
+    s3: Any, events_db_conn_id: str, source: dict[str, Any], message: str
 ) -> None:
     s3.create_bucket(Bucket=BUCKET)
-    spec = make_spec({"conn_id": connection, **source})
+    spec = make_spec({"conn_id": events_db_conn_id, **source})
     with pytest.raises(SourceError, match=message.replace("(", r"\(").replace(")", r"\)")):
         run(spec)
     assert all(key.endswith(".pending.json") for key in objects(s3)), objects(s3)
     assert s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
 
 
-def test_rows_stream_in_batches_from_a_server_side_cursor(events_db: Postgres, connection: str) -> None:
+def test_rows_stream_in_batches_from_a_server_side_cursor(
+    events_db: Postgres, events_db_conn_id: str
+) -> None:
     from airflow_export_provider.sources.sql import SqlSource
 
-    spec = make_spec({"conn_id": connection, "table": "app.events"}).source
+    spec = make_spec({"conn_id": events_db_conn_id, "table": "app.events"}).source
     source = SqlSource(spec)  # type: ignore[arg-type]
     sizes = [batch.num_rows for batch in source.read(WINDOW)]
     assert max(sizes) == 1_000 and len(sizes) > 1, sizes
@@ -158,12 +153,12 @@ def test_rows_stream_in_batches_from_a_server_side_cursor(events_db: Postgres, c
 
 
 def test_both_reads_of_a_window_see_the_same_rows_while_new_events_arrive(
-    events_db: Postgres, connection: str
+    events_db: Postgres, events_db_conn_id: str
 ) -> None:
     """An event committed between the schema pass and the export pass is not half-exported."""
     from airflow_export_provider.sources.sql import SqlSource
 
-    source = SqlSource(make_spec({"conn_id": connection, "table": "app.events"}).source)  # type: ignore[arg-type]
+    source = SqlSource(make_spec({"conn_id": events_db_conn_id, "table": "app.events"}).source)  # type: ignore[arg-type]
     scanned = sum(batch.num_rows for batch in source.read(WINDOW, columns=["properties"]))
     db = psycopg2.connect(host=events_db.host, port=events_db.port, user="postgres", dbname="events")
     late = "INSERT INTO app.events (name, occurred_at, props) VALUES ('Late', %s, '{\"arrived_late\": 1}')"
@@ -173,7 +168,7 @@ def test_both_reads_of_a_window_see_the_same_rows_while_new_events_arrive(
         exported = list(source.read(WINDOW))
         assert sum(batch.num_rows for batch in exported) == scanned
         assert "arrived_late" not in [f.name for f in exported[0].schema.field("properties").type]
-        again = SqlSource(make_spec({"conn_id": connection, "table": "app.events"}).source)  # type: ignore[arg-type]
+        again = SqlSource(make_spec({"conn_id": events_db_conn_id, "table": "app.events"}).source)  # type: ignore[arg-type]
         assert sum(batch.num_rows for batch in again.read(WINDOW)) == scanned + 1  # the next run has it
     finally:
         with db, db.cursor() as cursor:
