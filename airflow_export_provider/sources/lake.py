@@ -11,10 +11,8 @@ groups stays flat.)
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import io
-import json
 import logging
 from collections.abc import Iterator, Sequence
 
@@ -154,17 +152,16 @@ class LakeSource:
 def _row_groups_overlapping(parquet: pq.ParquetFile, window: Window) -> list[int]:
     """Row groups that may hold events of the window, judged by their event_time statistics.
 
-    Compared as the column's stored integers, exactly, in the file's own unit. The column
-    is found by its path: statistics are per leaf column, so a struct before ``event_time``
-    shifts its index (with the field's index, a struct's timestamp member could be judged
-    in its place and a group of the window skipped).
+    Statistics are per leaf column, so ``event_time`` is found by its path: with its field
+    index, a struct before it shifts the leaves, and a struct's timestamp member could be
+    judged in its place and a group of the window skipped.
     """
     metadata = parquet.metadata
     column = _event_time_leaf(metadata)
     return [
         index
         for index in range(metadata.num_row_groups)
-        if column is None or _may_overlap(metadata.row_group(index).column(column), window)
+        if column is None or _may_overlap(metadata.row_group(index).column(column).statistics, window)
     ]
 
 
@@ -176,27 +173,16 @@ def _event_time_leaf(metadata: pq.FileMetaData) -> int | None:
     return next((i for i in range(first.num_columns) if first.column(i).path_in_schema == "event_time"), None)
 
 
-_UNITS_PER_SECOND = {"milliseconds": 1_000, "microseconds": 1_000_000, "nanoseconds": 1_000_000_000}
-
-
-def _may_overlap(chunk: pq.ColumnChunkMetaData, window: Window) -> bool:
-    """False only when the statistics prove every time is outside the window. Legacy INT96
-    timestamps have no usable order in their statistics and are always read."""
-    statistics = chunk.statistics
-    if chunk.physical_type != "INT64" or statistics is None or not statistics.has_min_max:
+def _may_overlap(statistics: pq.Statistics | None, window: Window) -> bool:
+    """False only when the statistics prove every time is outside the window."""
+    if statistics is None or not statistics.has_min_max:
         return True
-    unit = json.loads(statistics.logical_type.to_json()).get("timeUnit")
-    if unit not in _UNITS_PER_SECOND:
-        return True
-    per_second = _UNITS_PER_SECOND[unit]
-    first, end = (_first_count_at_or_after(m, per_second) for m in (window.start, window.end))
-    return bool(first <= statistics.max_raw and statistics.min_raw < end)
+    low, high = _as_utc(statistics.min), _as_utc(statistics.max)
+    return low is None or high is None or (window.start <= high and low < window.end)
 
 
-def _first_count_at_or_after(moment: dt.datetime, units_per_second: int) -> int:
-    """The smallest count of units since the epoch not before ``moment`` (naive means UTC):
-    ``t < moment`` is then exactly ``count(t) < this`` in any unit."""
-    micros = calendar.timegm(moment.utctimetuple()) * 1_000_000 + moment.microsecond
-    if units_per_second >= 1_000_000:
-        return micros * (units_per_second // 1_000_000)
-    return -(-micros // (1_000_000 // units_per_second))
+def _as_utc(value: object) -> dt.datetime | None:
+    """A statistic as a UTC time; None when it is not one (a legacy INT96 column)."""
+    if not isinstance(value, dt.datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)

@@ -54,20 +54,18 @@ def test_statistics_are_read_from_event_time_even_after_a_struct(tmp_path: Path)
     assert groups(path) == [1, 2]
 
 
-def test_without_usable_statistics_every_group_is_read(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "options",
+    [{"write_statistics": False}, {"use_deprecated_int96_timestamps": True}],
+    ids=["no statistics", "legacy INT96"],
+)
+def test_without_usable_statistics_every_group_is_read(tmp_path: Path, options: dict[str, bool]) -> None:
     path = tmp_path / "lake.parquet"
+    far = DAY - dt.timedelta(days=30)  # outside the window: only usable statistics could skip it
     pq.write_table(
-        pa.table({"event_time": pa.array([DAY] * 3, pa.timestamp("us", "UTC"))}),
+        pa.table({"event_time": pa.array([far] * 3, pa.timestamp("ns", "UTC"))}),
         path,
         row_group_size=1,
-        write_statistics=False,
+        **options,
     )
     assert groups(path) == [0, 1, 2]
-    legacy = tmp_path / "int96.parquet"
-    pq.write_table(
-        pa.table({"event_time": pa.array([DAY] * 2, pa.timestamp("ns", "UTC"))}),
-        legacy,
-        row_group_size=1,
-        use_deprecated_int96_timestamps=True,
-    )
-    assert groups(legacy) == [0, 1]
