@@ -77,16 +77,44 @@ class RecordEncoder(Protocol):
     def finish(self) -> None: ...
 
     def held_bytes(self) -> int:
-        """Bytes of records accepted but not yet encoded (Parquet holds rows for row groups)."""
+        """Bytes of records accepted but held in memory, not encoded yet (Parquet's row groups)."""
+        ...
+
+    def parked_bytes(self) -> int:
+        """Bytes of records set aside on local disk by :meth:`spill`, not encoded yet."""
+        ...
+
+    def spill(self) -> None:
+        """The window writer's memory budget is reached: stop holding records in memory."""
         ...
 
     def flush(self) -> None:
-        """Encode what is held now, e.g. when the window writer's memory budget is reached."""
+        """Encode what is held or parked now (the window ends, or the disk budget is reached)."""
         ...
 
     def abandon(self) -> None:
         """The file is being aborted: end any encoding still in flight, ignoring its errors."""
         ...
+
+
+class StreamingEncoder:
+    """What every text encoder shares: each record is encoded as it is written, so nothing
+    is held, parked or encoded in the background."""
+
+    def held_bytes(self) -> int:
+        return 0
+
+    def parked_bytes(self) -> int:
+        return 0
+
+    def spill(self) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+    def abandon(self) -> None:
+        pass
 
 
 def encoder_for(spec: FormatSpec) -> RecordEncoder:

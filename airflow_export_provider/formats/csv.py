@@ -12,6 +12,7 @@ from typing import BinaryIO
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from airflow_export_provider.formats.base import StreamingEncoder
 from airflow_export_provider.formats.json_kernels import nested_as_json_text
 from airflow_export_provider.formats.values import timestamps_as_text
 
@@ -46,7 +47,7 @@ def prepare(batch: pa.RecordBatch) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(arrays, names=names)
 
 
-class CsvEncoder:
+class CsvEncoder(StreamingEncoder):
     def __init__(self) -> None:
         self._writer: pacsv.CSVWriter | None = None
         self._sink: BinaryIO | None = None
@@ -64,12 +65,3 @@ class CsvEncoder:
     def finish(self) -> None:
         if self._writer is not None:
             self._writer.close()
-
-    def held_bytes(self) -> int:
-        return 0
-
-    def flush(self) -> None:
-        """Every record is encoded as it is written; nothing is held."""
-
-    def abandon(self) -> None:
-        """Nothing runs in the background."""

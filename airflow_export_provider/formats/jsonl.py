@@ -11,6 +11,7 @@ from typing import BinaryIO
 
 import pyarrow as pa
 
+from airflow_export_provider.formats.base import StreamingEncoder
 from airflow_export_provider.formats.json_kernels import json_members, json_objects_of, text_buffer
 
 
@@ -25,7 +26,7 @@ def lines(member_texts: list[pa.Array]) -> pa.Array:
     return json_objects_of(member_texts, end="\n")
 
 
-class JsonLinesEncoder:
+class JsonLinesEncoder(StreamingEncoder):
     def __init__(self) -> None:
         self._sink: BinaryIO | None = None
 
@@ -39,12 +40,3 @@ class JsonLinesEncoder:
 
     def finish(self) -> None:
         """JSON Lines has no trailer."""
-
-    def held_bytes(self) -> int:
-        return 0
-
-    def flush(self) -> None:
-        """Every record is encoded as it is written; nothing is held."""
-
-    def abandon(self) -> None:
-        """Nothing runs in the background."""

@@ -20,6 +20,7 @@ from xml.sax.saxutils import escape
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from airflow_export_provider.formats.base import StreamingEncoder
 from airflow_export_provider.formats.json_kernels import json_values, nested_as_json_text, text_buffer
 from airflow_export_provider.formats.values import timestamps_as_text
 
@@ -98,7 +99,7 @@ def event_elements(batch: pa.RecordBatch) -> pa.Array:
     return events_of(prepare(batch).columns)
 
 
-class XmlEncoder:
+class XmlEncoder(StreamingEncoder):
     def __init__(self) -> None:
         self._sink: BinaryIO | None = None
 
@@ -114,12 +115,3 @@ class XmlEncoder:
     def finish(self) -> None:
         assert self._sink is not None, "begin() first"
         self._sink.write(b"</Events>\n")
-
-    def held_bytes(self) -> int:
-        return 0
-
-    def flush(self) -> None:
-        """Every record is encoded as it is written; nothing is held."""
-
-    def abandon(self) -> None:
-        """Nothing runs in the background."""

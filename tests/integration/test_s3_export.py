@@ -174,6 +174,41 @@ def test_rerun_writes_identical_keys_and_bytes_and_no_extra_objects(
     assert second_result.stale_deleted == []
 
 
+def test_parquet_row_groups_are_not_cut_by_the_memory_budget(
+    s3: Any, lake: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # With a tiny budget every file parks its rows after every source batch; each event's
+    # rows (fewer than a row group holds) must still come out as one row group, in order,
+    # and nothing parked may stay behind in the temp folder.
+    monkeypatch.setattr("airflow_export_provider.writer.HELD_BYTES_BUDGET", 20_000)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    s3.create_bucket(Bucket=BUCKET)
+    result = run(make_spec(lake, type="parquet"))
+    expected = per_event_expected(lake)
+    for entry, data in file_records(s3, manifest_of(s3, result), "parquet"):
+        assert pq.ParquetFile(io.BytesIO(data)).metadata.num_row_groups == 1, entry["key"]
+        table = pq.read_table(io.BytesIO(data))
+        assert sorted(map(strip_nulls, table.to_pylist()), key=sort_key) == sorted(
+            expected[entry["event_name"]], key=sort_key
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_parked_rows_beyond_the_disk_budget_become_row_groups_early(
+    s3: Any, lake: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("airflow_export_provider.writer.HELD_BYTES_BUDGET", 20_000)
+    monkeypatch.setattr("airflow_export_provider.writer.PARKED_BYTES_BUDGET", 200_000)
+    s3.create_bucket(Bucket=BUCKET)
+    result = run(make_spec(lake, type="parquet"))
+    expected = per_event_expected(lake)
+    row_groups = 0
+    for entry, data in file_records(s3, manifest_of(s3, result), "parquet"):
+        row_groups += pq.ParquetFile(io.BytesIO(data)).metadata.num_row_groups
+        assert pq.read_table(io.BytesIO(data)).num_rows == len(expected[entry["event_name"]])
+    assert row_groups > len(expected), "the disk budget cut some row groups early"
+
+
 def test_rerun_with_fewer_parts_removes_the_stale_ones(s3: Any, lake: Path) -> None:
     s3.create_bucket(Bucket=BUCKET)
     many = run(make_spec(lake, type="csv", max_records_per_file=200))
