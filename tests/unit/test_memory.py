@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -44,3 +45,43 @@ def test_pyarrow_loaded_first_keeps_its_allocator_for_cpp_and_jemalloc_for_pytho
     wheel_default = probe(bare)
     chosen = probe("import pyarrow\n" + PROBE)
     assert chosen == {"cpp_default": wheel_default["pool"], "python_calls": "jemalloc"}
+
+
+# Arrow's jemalloc prints its options with arrow::jemalloc_stats_print(const char*), which
+# pyarrow does not wrap; its Status result comes back through a hidden first argument.
+JEMALLOC_OPTIONS = """
+import ctypes, glob, os
+import airflow_export_provider
+import pyarrow as pa
+pa.array([1])
+library = glob.glob(os.path.join(os.path.dirname(pa.__file__), "libarrow.so.*"))[0]
+stats_print = ctypes.CDLL(library)._ZN5arrow20jemalloc_stats_printEPKc
+stats_print.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+stats_print.restype = None
+status = ctypes.create_string_buffer(64)
+stats_print(ctypes.addressof(status), b"mdablxe")  # general information only
+"""
+
+
+def jemalloc_options(**env: str) -> dict[str, str]:
+    clean = {
+        k: v for k, v in os.environ.items() if k not in ("ARROW_DEFAULT_MEMORY_POOL", "JE_ARROW_MALLOC_CONF")
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", JEMALLOC_OPTIONS], env={**clean, **env}, capture_output=True, text=True
+    )
+    if "undefined symbol" in done.stderr or "AttributeError" in done.stderr:
+        pytest.skip("this pyarrow does not export arrow::jemalloc_stats_print")
+    assert done.returncode == 0, done.stderr
+    found = re.findall(r"^\s+opt\.(\w+): (\S+)", done.stderr, re.MULTILINE)
+    return dict(found)
+
+
+def test_jemalloc_gives_freed_pages_back_instead_of_keeping_them_resident() -> None:
+    options = jemalloc_options()
+    assert (options["dirty_decay_ms"], options["muzzy_decay_ms"]) == ("100", "0")
+
+
+def test_jemalloc_options_named_in_the_worker_environment_are_kept() -> None:
+    options = jemalloc_options(JE_ARROW_MALLOC_CONF="dirty_decay_ms:2000")
+    assert (options["dirty_decay_ms"], options["muzzy_decay_ms"]) == ("2000", "1000")
