@@ -174,8 +174,8 @@ class WindowWriter:
     def _shed(
         self, measure: Callable[[_OpenFile], int], budget: int, shed: Callable[[_OpenFile], None]
     ) -> None:
-        """Largest first, so that the files holding most are relieved and the others keep
-        collecting: the fewer sheds, the fewer (and larger) row groups."""
+        """Largest first: each call then sheds the most bytes, so rows are parked (memory
+        budget) and row groups written early (disk budget) as rarely as they can be."""
         holders = sorted(self._open.values(), key=measure, reverse=True)
         total = sum(measure(opened) for opened in holders)
         for opened in holders:
