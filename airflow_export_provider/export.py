@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -191,6 +192,11 @@ def export_window(
         result.seconds, f"{result.records / max(result.seconds, 1e-9):,.0f}", result.manifest_url,
         f"; removed {len(stale)} stale objects" if stale else "",
     )  # fmt: skip
+    if writer.bytes_parked:
+        log.info(
+            "window %s: %s of rows waited for their Parquet row groups on local disk (%s)",
+            window.label, _megabytes(writer.bytes_parked), tempfile.gettempdir(),
+        )  # fmt: skip
     if without_event_name:
         log.warning(
             "window %s: %d events had no event name; written under '%%null'", window.label, without_event_name

@@ -175,13 +175,14 @@ def test_rerun_writes_identical_keys_and_bytes_and_no_extra_objects(
 
 
 def test_parquet_row_groups_are_not_cut_by_the_memory_budget(
-    s3: Any, lake: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    s3: Any, lake: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     # With a tiny budget every file parks its rows after every source batch; each event's
     # rows (fewer than a row group holds) must still come out as one row group, in order,
     # and nothing parked may stay behind in the temp folder.
     monkeypatch.setattr("airflow_export_provider.writer.HELD_BYTES_BUDGET", 20_000)
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    caplog.set_level(logging.INFO)
     s3.create_bucket(Bucket=BUCKET)
     result = run(make_spec(lake, type="parquet"))
     expected = per_event_expected(lake)
@@ -192,6 +193,7 @@ def test_parquet_row_groups_are_not_cut_by_the_memory_budget(
             expected[entry["event_name"]], key=sort_key
         )
     assert list(tmp_path.iterdir()) == []
+    assert f"waited for their Parquet row groups on local disk ({tmp_path})" in caplog.text
 
 
 def test_parked_rows_beyond_the_disk_budget_become_row_groups_early(
