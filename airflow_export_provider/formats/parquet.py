@@ -43,6 +43,10 @@ ROW_GROUP_ROWS = 128 * 1024
 # events to S3, 8 MB instead of 16 peaked ~50 MB lower at the same speed.
 ROW_GROUP_BYTES = 8 * 1024 * 1024
 ROW_GROUP_WRITERS = 2
+# Arrow's IPC writer writes every buffer of a batch on its own (~100 per slice of an event):
+# unbuffered, parking 1M events took 1.2 s of the routing thread's 3.4 (~250 MB/s). With
+# 64 KiB buffers parking wrote 3.7x and read back 2x as fast (on this machine's ext4).
+PARKING_BUFFER = 64 * 1024
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
@@ -70,7 +74,7 @@ class _ParkedRows:
             descriptor, path = tempfile.mkstemp(prefix="airflow-export-parked-", dir=folder)
             os.close(descriptor)
             try:
-                self._sink = pa.OSFile(path, "wb")
+                self._sink = pa.BufferedOutputStream(pa.OSFile(path, "wb"), PARKING_BUFFER)
                 self._source = pa.OSFile(path, "rb")
             finally:
                 Path(path).unlink()
@@ -93,8 +97,8 @@ class _ParkedRows:
         """The parked rows, read back; the local file is gone afterwards."""
         self._stream.close()
         self._sink.close()
-        with self._source:
-            return list(pa.ipc.open_stream(self._source))
+        with self._source, pa.BufferedInputStream(self._source, PARKING_BUFFER) as buffered:
+            return list(pa.ipc.open_stream(buffered))
 
     def discard(self) -> None:
         for file in (self._sink, self._source):
