@@ -83,12 +83,13 @@ class _ParkedRows:
             raise _parking_failed(folder, error) from error
         self._folder = folder
         self._stream = pa.ipc.new_stream(self._sink, schema)
-        self.bytes = 0
+        self.rows = self.bytes = 0
 
     def add(self, batches: list[pa.RecordBatch]) -> None:
         try:
             for batch in batches:
                 self._stream.write_batch(batch)
+                self.rows += batch.num_rows
                 self.bytes += batch.nbytes
         except OSError as error:
             self.discard()
@@ -121,10 +122,8 @@ class ParquetEncoder:
         self._writer: pq.ParquetWriter | None = None
         self._schema: pa.Schema | None = None
         self._held: list[pa.RecordBatch] = []
-        self._held_bytes = 0
+        self._held_rows = self._held_bytes = 0
         self._parked: _ParkedRows | None = None
-        self._group_rows = 0
-        self._group_bytes = 0
         self._writing: Future[None] | None = None
 
     def begin(self, sink: BinaryIO, schema: pa.Schema) -> None:
@@ -133,10 +132,11 @@ class ParquetEncoder:
 
     def write(self, batch: pa.RecordBatch) -> None:
         self._held.append(batch)
+        self._held_rows += batch.num_rows
         self._held_bytes += batch.nbytes
-        self._group_rows += batch.num_rows
-        self._group_bytes += batch.nbytes
-        if self._group_rows >= ROW_GROUP_ROWS or self._group_bytes >= ROW_GROUP_BYTES:
+        parked = self._parked
+        rows = self._held_rows + (parked.rows if parked is not None else 0)
+        if rows >= ROW_GROUP_ROWS or self._held_bytes + self.parked_bytes() >= ROW_GROUP_BYTES:
             self.flush()
 
     def held_bytes(self) -> int:
@@ -156,18 +156,17 @@ class ParquetEncoder:
         if self._parked is None:
             self._parked = _ParkedRows(self._schema)
         self._parked.add(self._held)
-        self._held, self._held_bytes = [], 0
+        self._held, self._held_rows, self._held_bytes = [], 0, 0
 
     def flush(self) -> None:
         """Hand the row group (parked, then held rows) to the pool, after this file's previous write."""
         assert self._writer is not None, "begin() first"
-        if not self._group_rows:
+        if not self._held and self._parked is None:
             return
         self._wait_for_write()
         parked, held = self._parked, self._held
         self._writing = _row_group_pool().submit(self._write_row_group, parked, held)
-        self._parked, self._held, self._held_bytes = None, [], 0
-        self._group_rows = self._group_bytes = 0
+        self._parked, self._held, self._held_rows, self._held_bytes = None, [], 0, 0
 
     def _write_row_group(self, parked: _ParkedRows | None, held: list[pa.RecordBatch]) -> None:
         assert self._writer is not None
