@@ -1,26 +1,25 @@
 """Export one window: the single code path behind the operator, the CLI and the demo.
 
-Order of operations, and why:
+Order of operations, and why (the publish protocol itself is ``commit.py``):
 
-1. Read the window's previous manifest and pending marker. They name the objects a
-   previous run wrote; whatever this run does not write again is stale.
-2. Write the pending marker (remembering those keys), then delete the old manifest:
-   from here on readers see the window as incomplete, which is the truth while its
-   objects are being replaced. If a pending marker was already there, a previous run
-   died half way: list its leftovers and abort its open multipart uploads.
+1. ``begin``: take the window's lease, so this run is its only writer; finish or roll
+   back whatever a killed run left; read the published manifest. Readers still see the
+   previous version, untouched, for the whole run.
+2. Decide the columns (``decide_columns``) without persisting them: a run that fails
+   decides nothing for later windows.
 3. Stream source batches → routing (projection, each event's rows, the format's spelling;
    ``routing``) → encoders → uploads, rolling files at the limits. The source is read on
    a thread of its own and routed on two more (``prefetch``), in order, so reading,
-   routing and writing overlap on both cores.
-4. Write the manifest (last), delete stale objects, delete the pending marker.
+   routing and writing overlap on both cores. Uploads are sent but not completed.
+4. ``commit``: refuse to shrink the window silently, journal, persist the columns,
+   complete the uploads, switch the manifest, delete stale keys.
 
-Any failure in 3 aborts the open uploads and deletes what this run committed, so a
-failed run leaves no manifest, no open multipart upload and no partial files.
+Any failure before the commit's journal aborts every upload of the run: the published
+window is exactly as it was, and no multipart upload is left open.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import tempfile
 import time
@@ -30,15 +29,17 @@ from typing import Any
 
 import pyarrow as pa
 
+from airflow_export_provider.commit import PublishedWindow, WindowCommit
 from airflow_export_provider.destinations.base import Destination
 from airflow_export_provider.formats import preparation_for
 from airflow_export_provider.layout import KeyValues, ObjectLayout
+from airflow_export_provider.lease import LEASE_SECONDS, WAIT_SECONDS, LeaseHolder
 from airflow_export_provider.manifest import ManifestFacts, build_manifest, manifest_bytes
 from airflow_export_provider.memory import use_returning_memory_pool
 from airflow_export_provider.prefetch import Prefetched
 from airflow_export_provider.projection import Projector, batch_presence, merge_presence, propose
 from airflow_export_provider.routing import event_rows
-from airflow_export_provider.schema_store import DecidedSchema, SchemaStore
+from airflow_export_provider.schema_store import ColumnsChanged, SchemaDecision, SchemaStore
 from airflow_export_provider.sources.base import EventSource
 from airflow_export_provider.spec import ExportSpec
 from airflow_export_provider.windows import Window
@@ -50,6 +51,9 @@ PROGRESS_EVERY_SECONDS = 15.0
 # uploads on theirs, that keeps two cores busy (docs/performance.md).
 ROUTING_WORKERS = 2
 SCAN_COLUMNS = ("event_name", "properties")
+# A window exported again because a parallel window decided its columns first; more
+# attempts than windows that can be first at once is never needed.
+COLUMN_ATTEMPTS = 3
 
 
 @dataclass
@@ -61,6 +65,7 @@ class WindowResult:
     seconds: float
     stale_deleted: list[str] = field(default_factory=list)
     aborted_uploads: list[str] = field(default_factory=list)
+    finished_commit_of: str | None = None
 
     @property
     def records(self) -> int:
@@ -102,6 +107,10 @@ def layout_for(spec: ExportSpec, window: Window, instance_id: int = 0) -> Object
     )
 
 
+def schema_store_for(spec: ExportSpec, destination: Destination, layout: ObjectLayout) -> SchemaStore:
+    return SchemaStore(destination, layout.schema_key(), spec.export_id, spec.fields.schema_evolution)
+
+
 def export_window(
     spec: ExportSpec,
     window: Window,
@@ -110,39 +119,102 @@ def export_window(
     destination: Destination,
     instance_id: int = 0,
     log: logging.Logger | Any = logger,
+    allow_fewer_records: bool = False,
+    run_label: str = "an export run",
+    lease_seconds: float = LEASE_SECONDS,
+    lease_wait_seconds: float = WAIT_SECONDS,
 ) -> WindowResult:
+    """Export and publish one window; the published window is never damaged (``commit.py``).
+
+    :param allow_fewer_records: publish even if the window then holds fewer records than
+        its published version (a re-export after events were deleted at the source).
+    :param run_label: who is exporting, in words, for the log of a run that has to wait.
+    :param lease_seconds: how long the window's lease lasts without renewal (a killed run's
+        lease blocks the window this long, unless it ran on this machine).
+    :param lease_wait_seconds: how long to wait for another run of the window to finish.
+    """
     started = time.monotonic()
     use_returning_memory_pool()  # before the first read: the scan's buffers too go back to the system
     layout = layout_for(spec, window, instance_id)
-    manifest_key, pending_key = layout.manifest_key(), layout.pending_key()
+    store = schema_store_for(spec, destination, layout)
+    committer = WindowCommit(
+        destination, layout, window.label, store, LeaseHolder.here(run_label),
+        lease_seconds=lease_seconds, wait_seconds=lease_wait_seconds, log=log,
+    )  # fmt: skip
+    published = committer.begin()
+    try:
+        log.info(
+            "window %s: exporting %s to %s",
+            window.label,
+            spec.export_id,
+            destination.url(layout.key_pattern()[0]),
+        )
+        for attempt in range(1, COLUMN_ATTEMPTS + 1):
+            written = _write_window(spec, window, source, destination, layout, store, committer.run_id, log)
+            try:
+                stale = _commit(spec, window, instance_id, source, written, committer, published,
+                                allow_fewer_records)  # fmt: skip
+                break
+            except ColumnsChanged as error:
+                if attempt == COLUMN_ATTEMPTS:
+                    raise
+                log.info("window %s: %s; exporting it again with the export's columns", window.label, error)
+    finally:
+        committer.end()
 
-    previous = _read_json(destination, manifest_key)
-    pending = _read_json(destination, pending_key)
-    earlier_keys = {entry["key"] for entry in (previous or {}).get("files", [])}
-    earlier_keys |= set((pending or {}).get("earlier_keys", []))
-    aborted: list[str] = []
-    if pending is not None:
-        prefix, pattern = layout.key_pattern()
-        log.info("window %s: a previous run did not finish; cleaning up after it", window.label)
-        earlier_keys |= {key for key in destination.list_keys(prefix) if pattern.fullmatch(key)}
-        aborted = destination.abort_unfinished_uploads(prefix, pattern)
-    marker = {
-        "window": [window.start.isoformat(), window.end.isoformat()],
-        "earlier_keys": sorted(earlier_keys),
-    }
-    destination.put_bytes(pending_key, json.dumps(marker).encode(), "application/json")
-    if previous is not None:
-        destination.delete([manifest_key])
-
+    files = written.files
+    result = WindowResult(window, files, destination.url(layout.manifest_key()), source.stats.rows_in_window,
+                          time.monotonic() - started, stale, committer.recovery.aborted_uploads,
+                          committer.recovery.finished_commit_of)  # fmt: skip
     log.info(
-        "window %s: exporting %s to %s",
-        window.label,
-        spec.export_id,
-        destination.url(layout.key_pattern()[0]),
-    )
-    decided = decide_columns(spec, window, source, destination, layout, log)
-    projector = Projector(spec.fields, decided)
-    writer = WindowWriter(layout=layout, fmt=spec.format, destination=destination)
+        "window %s: read %s rows in the window (%s scanned in %d source files), "
+        "wrote %s records into %d files, %s, in %.1f s (%s rows/s); manifest %s%s",
+        window.label, f"{source.stats.rows_in_window:,}", f"{source.stats.rows_scanned:,}",
+        source.stats.files,
+        f"{result.records:,}", len(files), _megabytes(result.bytes),
+        result.seconds, f"{result.records / max(result.seconds, 1e-9):,.0f}", result.manifest_url,
+        f"; removed {len(stale)} stale objects" if stale else "",
+    )  # fmt: skip
+    if committer.waited_seconds >= 1:
+        log.info(
+            "window %s: waited %.0f s for another run of this window", window.label, committer.waited_seconds
+        )
+    if written.writer.bytes_parked:
+        log.info(
+            "window %s: %s of rows waited for their Parquet row groups on local disk (%s)",
+            window.label, _megabytes(written.writer.bytes_parked), tempfile.gettempdir(),
+        )  # fmt: skip
+    if written.without_event_name:
+        log.warning(
+            "window %s: %d events had no event name; written under '%%null'",
+            window.label, written.without_event_name,
+        )  # fmt: skip
+    return result
+
+
+@dataclass
+class _Written:
+    """A window's files, sent but not yet visible, and what they were decided from."""
+
+    writer: WindowWriter
+    files: list[ExportedFile]
+    decision: SchemaDecision
+    without_event_name: int
+
+
+def _write_window(
+    spec: ExportSpec,
+    window: Window,
+    source: EventSource,
+    destination: Destination,
+    layout: ObjectLayout,
+    store: SchemaStore,
+    run_id: str,
+    log: logging.Logger | Any,
+) -> _Written:
+    decision = decide_columns(spec, window, source, store, log)
+    projector = Projector(spec.fields, decision.columns)
+    writer = WindowWriter(layout=layout, fmt=spec.format, destination=destination, run_id=run_id)
     progress = _Progress(window, log)
     without_event_name = 0
     preparation = preparation_for(spec.format)
@@ -164,44 +236,37 @@ def export_window(
             progress.batch_done(source.stats.rows_in_window, writer)
         files = writer.close()
     except BaseException:
-        batches.close()  # the source stops reading before its partial objects are removed
-        committed = writer.abort()
-        _delete_quietly(destination, committed, log)
-        log.error(
-            "window %s: export failed; no manifest written, %d partial objects removed",
-            window.label,
-            len(committed),
-        )
+        batches.close()  # the source stops reading before its uploads are aborted
+        writer.abort()
+        log.error("window %s: export failed; nothing was published, the window is as it was", window.label)
         raise
+    return _Written(writer, files, decision, without_event_name)
 
-    columns = decided.only_events({f.event_name for f in files})
-    facts = ManifestFacts(spec, window, instance_id, files, source.stats, without_event_name, columns)
-    destination.put_bytes(manifest_key, manifest_bytes(build_manifest(facts)), "application/json")
-    stale = sorted(earlier_keys - {f.key for f in files})
-    destination.delete(stale)
-    destination.delete([pending_key])
 
-    result = WindowResult(window, files, destination.url(manifest_key), source.stats.rows_in_window,
-                          time.monotonic() - started, stale, aborted)  # fmt: skip
-    log.info(
-        "window %s: read %s rows in the window (%s scanned in %d source files), "
-        "wrote %s records into %d files, %s, in %.1f s (%s rows/s); manifest %s%s",
-        window.label, f"{source.stats.rows_in_window:,}", f"{source.stats.rows_scanned:,}",
-        source.stats.files,
-        f"{result.records:,}", len(files), _megabytes(result.bytes),
-        result.seconds, f"{result.records / max(result.seconds, 1e-9):,.0f}", result.manifest_url,
-        f"; removed {len(stale)} stale objects" if stale else "",
-    )  # fmt: skip
-    if writer.bytes_parked:
-        log.info(
-            "window %s: %s of rows waited for their Parquet row groups on local disk (%s)",
-            window.label, _megabytes(writer.bytes_parked), tempfile.gettempdir(),
-        )  # fmt: skip
-    if without_event_name:
-        log.warning(
-            "window %s: %d events had no event name; written under '%%null'", window.label, without_event_name
+def _commit(
+    spec: ExportSpec,
+    window: Window,
+    instance_id: int,
+    source: EventSource,
+    written: _Written,
+    committer: WindowCommit,
+    published: PublishedWindow,
+    allow_fewer_records: bool,
+) -> list[str]:
+    """Publish the written files; until the commit is journaled, any failure aborts them."""
+    files = written.files
+    try:
+        committer.check_records(sum(f.records for f in files), published, allow_fewer=allow_fewer_records)
+        used = {f.event_name for f in files}
+        facts = ManifestFacts(spec, window, instance_id, files, source.stats, written.without_event_name,
+                              written.decision.columns.only_events(used))  # fmt: skip
+        return committer.commit(
+            published, written.writer.uploads, manifest_bytes(build_manifest(facts)), written.decision, used
         )
-    return result
+    except BaseException:
+        if not committer.journaled:
+            written.writer.abort()
+        raise
 
 
 def _in_units(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.RecordBatch]:
@@ -220,10 +285,9 @@ def decide_columns(
     spec: ExportSpec,
     window: Window,
     source: EventSource,
-    destination: Destination,
-    layout: ObjectLayout,
+    store: SchemaStore,
     log: logging.Logger | Any = logger,
-) -> DecidedSchema:
+) -> SchemaDecision:
     """The columns this window's files get: the window's candidates merged into the persisted schema.
 
     When the spec exports ``all`` properties of some event, which properties each event
@@ -245,9 +309,7 @@ def decide_columns(
             window.label, len(presence), len({p for names in presence.values() for p in names}),
             time.monotonic() - started,
         )  # fmt: skip
-    proposal = propose(fields, source.schema(window), presence)
-    store = SchemaStore(destination, layout.schema_key(), spec.export_id, fields.schema_evolution)
-    return store.decide(proposal)
+    return store.decide(propose(fields, source.schema(window), presence))
 
 
 class _Progress:
@@ -269,23 +331,6 @@ class _Progress:
             self._window.label, f"{rows:,}", len(writer.files), writer.open_files,
             _megabytes(writer.bytes_written), f"{rows / (now - self._started):,.0f}",
         )  # fmt: skip
-
-
-def _read_json(destination: Destination, key: str) -> dict[str, Any] | None:
-    data = destination.get_bytes(key)
-    if data is None:
-        return None
-    loaded: dict[str, Any] = json.loads(data)
-    return loaded
-
-
-def _delete_quietly(destination: Destination, keys: list[str], log: logging.Logger | Any) -> None:
-    try:
-        destination.delete(keys)
-    except Exception as error:
-        log.warning(
-            "could not remove %d partial objects (%s); the next run of this window will", len(keys), error
-        )
 
 
 def _megabytes(size: int) -> str:

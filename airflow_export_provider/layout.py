@@ -189,11 +189,19 @@ class ObjectLayout:
         return (listing_prefix + "/" if listing_prefix else ""), re.compile(pattern)
 
     def manifest_key(self) -> str:
-        return self._bookkeeping_key("json")
+        return self._window_key("_manifests", "json")
 
-    def pending_key(self) -> str:
-        """Marks a window whose export started and has not finished; see ``export.py``."""
-        return self._bookkeeping_key("pending.json")
+    def lease_key(self) -> str:
+        """The window's one-writer lease; see ``lease.py``. Never under ``_manifests/``, never ``.json``."""
+        return self._window_key("_leases", "lease")
+
+    def journal_key(self) -> str:
+        """What a committing run is about to publish, so a killed commit can be finished (``commit.py``)."""
+        return self._window_key("_commits", "commit")
+
+    def legacy_pending_key(self) -> str:
+        """The marker versions before the commit protocol wrote beside the manifest while exporting."""
+        return self._window_key("_manifests", "pending.json")
 
     def schema_key(self) -> str:
         """The export's decided columns, shared by all its windows; see ``schema_store.py``.
@@ -204,9 +212,9 @@ class ObjectLayout:
         name = f"_schema/{self._values.export_id}.json"
         return f"{self._prefix}/{name}" if self._prefix else name
 
-    def _bookkeeping_key(self, suffix: str) -> str:
+    def _window_key(self, folder: str, suffix: str) -> str:
         values = self._values
-        name = f"_manifests/{values.export_id}/{values.date}/{values.timestamp}-{values.instance_id}.{suffix}"
+        name = f"{folder}/{values.export_id}/{values.date}/{values.timestamp}-{values.instance_id}.{suffix}"
         return f"{self._prefix}/{name}" if self._prefix else name
 
     def _substitutions(self, event_name: str, file_index: str) -> dict[str, str]:

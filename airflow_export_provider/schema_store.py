@@ -11,9 +11,13 @@ first window decides them; later windows follow the export's evolution mode:
   the event is first exported); new properties never appear.
 
 The decision lives in one JSON object per export (``_schema/<export_id>.json``, next to ``_manifests/``)
-so every worker sees it. It is updated with a conditional write (S3 ``If-Match`` /
-``If-None-Match``) and re-merged on conflict, so windows exported in parallel never
-overwrite each other's columns. Each manifest records the columns its files have.
+so every worker sees it. A window decides its columns from it before exporting
+(:meth:`SchemaStore.decide`) but writes it only when it commits (:meth:`SchemaStore.persist`),
+so a run that fails or is killed decides nothing for later windows. The write is
+conditional (S3 ``If-Match`` / ``If-None-Match``) and re-merged on conflict, so windows
+exported in parallel never overwrite each other's columns; if a parallel window decided
+a column set this window's files disagree with, the window is exported again
+(:class:`ColumnsChanged`). Each manifest records the columns its files have.
 """
 
 from __future__ import annotations
@@ -38,6 +42,10 @@ logger = logging.getLogger(__name__)
 
 class SchemaStoreError(ExportError):
     """The persisted schema cannot be read or kept up to date."""
+
+
+class ColumnsChanged(ExportError):
+    """While this window was exported, another window decided columns its files do not follow."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,29 @@ class DecidedSchema:
     def only_events(self, names: set[str | None]) -> DecidedSchema:
         """The part a manifest records: the groups and the events its window has."""
         return DecidedSchema(self.groups, {name: s for name, s in self.events.items() if name in names})
+
+    def agrees_with(self, other: DecidedSchema, events: set[str | None] | None = None) -> bool:
+        """Whether files following these columns also follow ``other`` (for ``events``, default all)."""
+        mine = self if events is None else self.only_events(events)
+        return all(other.groups.get(name) == schema for name, schema in mine.groups.items()) and all(
+            other.events.get(name) == schema for name, schema in mine.events.items()
+        )
+
+
+@dataclass(frozen=True)
+class SchemaDecision:
+    """A window's columns and what they were decided from, for :meth:`SchemaStore.persist` at commit.
+
+    :param columns: the columns the window's files follow.
+    :param proposal: what the window itself proposed (its data, its spec).
+    :param base: the persisted schema the decision started from (None: the export had none).
+    :param base_version: the version token of ``base``, for the conditional write.
+    """
+
+    columns: DecidedSchema
+    proposal: DecidedSchema
+    base: DecidedSchema | None
+    base_version: str | None
 
 
 def _event_order(name: str | None) -> tuple[int, str]:
@@ -160,25 +191,41 @@ class SchemaStore:
         data, _ = self._destination.get_versioned(self._key)
         return None if data is None else self._parse(data)
 
-    def decide(self, proposal: DecidedSchema) -> DecidedSchema:
-        """Merge the proposal into the persisted schema and return the result every file must follow."""
-        for _ in range(MAX_ATTEMPTS):
-            data, version = self._destination.get_versioned(self._key)
-            current = None if data is None else self._parse(data)
-            merged = merge(current, proposal, self._evolution)
+    def decide(self, proposal: DecidedSchema) -> SchemaDecision:
+        """The columns this window's files must follow; nothing is written (see :meth:`persist`)."""
+        data, version = self._destination.get_versioned(self._key)
+        current = None if data is None else self._parse(data)
+        return SchemaDecision(merge(current, proposal, self._evolution), proposal, current, version)
+
+    def persist(self, decision: SchemaDecision, used: set[str | None] | None = None) -> None:
+        """Record a committed window's columns for the windows after it.
+
+        ``used`` are the event names the window's files hold (None: all of the decision's).
+        If another window persisted since :meth:`decide`, this window's proposal is merged
+        into what it wrote; :class:`ColumnsChanged` if the result is not what the files follow.
+        """
+        current, merged, version = decision.base, decision.columns, decision.base_version
+        for attempt in range(MAX_ATTEMPTS):
+            if attempt:
+                data, version = self._destination.get_versioned(self._key)
+                current = None if data is None else self._parse(data)
+                merged = merge(current, decision.proposal, self._evolution)
+                if not decision.columns.agrees_with(merged, used):
+                    raise ColumnsChanged(
+                        f"the columns in {self._destination.url(self._key)} changed while this window "
+                        "was exported (a window exported in parallel decided them first)"
+                    )
             if merged == current:
-                return merged
+                return
             document = json.dumps(
                 merged.to_json(self._export_id, self._evolution), indent=1, ensure_ascii=False
             )
             try:
                 self._destination.put_if(self._key, document.encode("utf-8"), "application/json", version)
             except ConcurrentUpdate:
-                logger.info(
-                    "schema %s changed while this window decided its columns; merging again", self._key
-                )
+                logger.info("schema %s changed since this window read it; merging again", self._key)
                 continue
-            return merged
+            return
         raise SchemaStoreError(
             f"could not update {self._destination.url(self._key)} after {MAX_ATTEMPTS} attempts: "
             "other runs kept changing it"

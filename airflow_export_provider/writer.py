@@ -4,6 +4,9 @@ Each open file is a chain ``encoder → gzip (optional, see ``compression``) →
 sink → upload``. The measuring sink counts and hashes exactly the bytes that reach the
 destination, which are the sizes and checksums recorded in the manifest. Rows arrive
 already routed to their event and prepared for the format (``routing``).
+
+The writer only *finishes* uploads: every byte is sent, nothing is visible. Making the
+window's files visible is the commit's job (``commit.py``), once all of them are ready.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import BinaryIO
 import pyarrow as pa
 
 from airflow_export_provider.compression import GzipStream, gzip_stream
-from airflow_export_provider.destinations.base import Destination, ObjectUpload
+from airflow_export_provider.destinations.base import Destination, ObjectUpload, PendingUpload
 from airflow_export_provider.formats import RecordEncoder, encoder_for
 from airflow_export_provider.layout import ObjectLayout
 from airflow_export_provider.spec import FormatSpec
@@ -35,8 +38,8 @@ HELD_BYTES_BUDGET = 8 * 1024 * 1024
 # parked rows write their row groups early. Without it, parked rows could grow to 8 MB
 # (``parquet.ROW_GROUP_BYTES``) for every event name of the window.
 PARKED_BYTES_BUDGET = 1024 * 1024 * 1024
-# Uploads committed at once when a window ends; botocore's connection pool holds 10.
-COMMIT_THREADS = 8
+# Uploads finished at once when a window ends; botocore's connection pool holds 10.
+FINISH_THREADS = 8
 
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -74,7 +77,7 @@ class _MeasuringSink(io.RawIOBase):
         return len(chunk)
 
     def close(self) -> None:
-        """The upload is committed or aborted by its owner; closing the chain must not end it."""
+        """The upload is finished or aborted by its owner; closing the chain must not end it."""
 
     @property
     def sha256(self) -> str:
@@ -83,13 +86,19 @@ class _MeasuringSink(io.RawIOBase):
 
 class _OpenFile:
     def __init__(
-        self, key: str, event_name: str | None, schema: pa.Schema, fmt: FormatSpec, destination: Destination
+        self,
+        key: str,
+        event_name: str | None,
+        schema: pa.Schema,
+        fmt: FormatSpec,
+        destination: Destination,
+        run_id: str,
     ) -> None:
         self.key = key
         self.event_name = event_name
         self.records = 0
         content_type = "application/gzip" if fmt.outer_compression == "gzip" else CONTENT_TYPES[fmt.type]
-        self._upload = destination.start_upload(key, content_type)
+        self._upload: ObjectUpload = destination.start_upload(key, content_type, run_id)
         self._measured = _MeasuringSink(self._upload)
         self._gzip: GzipStream | None = None
         stream: BinaryIO = self._measured  # type: ignore[assignment]
@@ -121,9 +130,9 @@ class _OpenFile:
     def flush(self) -> None:
         self._encoder.flush()
 
-    def close(self) -> ExportedFile:
+    def close(self) -> tuple[ExportedFile, PendingUpload]:
         self.finish_encoding()
-        return self.commit()
+        return self.finish_upload()
 
     def finish_encoding(self) -> None:
         """Write the trailer and the end of the gzip stream: every byte is with the upload."""
@@ -131,11 +140,13 @@ class _OpenFile:
         if self._gzip is not None:
             self._gzip.close()
 
-    def commit(self) -> ExportedFile:
-        self._upload.commit()
-        return ExportedFile(
+    def finish_upload(self) -> tuple[ExportedFile, PendingUpload]:
+        """Send the last bytes; the file stays invisible until the window commits."""
+        pending = self._upload.finish()
+        exported = ExportedFile(
             self.key, self.event_name, self.records, self._measured.size, self._measured.sha256
         )
+        return exported, pending
 
     def abort(self) -> None:
         self._encoder.abandon()
@@ -148,13 +159,17 @@ class _OpenFile:
 class WindowWriter:
     """Receives a window's projected batches and produces its files."""
 
-    def __init__(self, *, layout: ObjectLayout, fmt: FormatSpec, destination: Destination) -> None:
+    def __init__(
+        self, *, layout: ObjectLayout, fmt: FormatSpec, destination: Destination, run_id: str
+    ) -> None:
         self._layout = layout
         self._format = fmt
         self._destination = destination
+        self._run_id = run_id
         self._open: dict[str | None, _OpenFile] = {}
         self._next_index: dict[str | None, int] = {}
         self.files: list[ExportedFile] = []
+        self._finished: list[PendingUpload] = []
         self.bytes_parked = 0  # Arrow bytes set aside on local disk, for the window's log
 
     @property
@@ -202,45 +217,57 @@ class WindowWriter:
             if current.records >= self._format.max_records_per_file or (
                 current.bytes_written >= self._format.max_bytes_per_file
             ):
-                self.files.append(self._open.pop(event_name).close())
+                self._add(*self._open.pop(event_name).close())
 
     def _start_file(self, event_name: str | None, schema: pa.Schema) -> _OpenFile:
         index = self._next_index.get(event_name, 0)
         self._next_index[event_name] = index + 1
         key = self._layout.object_key(event_name, index)
-        opened = _OpenFile(key, event_name, schema, self._format, self._destination)
+        opened = _OpenFile(key, event_name, schema, self._format, self._destination, self._run_id)
         self._open[event_name] = opened
         return opened
+
+    def _add(self, exported: ExportedFile, pending: PendingUpload) -> None:
+        self.files.append(exported)
+        self._finished.append(pending)
+
+    @property
+    def uploads(self) -> list[PendingUpload]:
+        """The window's finished uploads, in key order: what its commit completes."""
+        return sorted(self._finished, key=lambda pending: pending.key)
 
     def close(self) -> list[ExportedFile]:
         """Finish every open file; returns all files of the window in key order.
 
         At the end of a window every event's file is still open (41 in the benchmark), and
-        most are below one part, so each is one ``PutObject``: they are sent side by side
-        (in order they took 0.5 s of a 1M-event export to S3). Encoding is finished first,
-        on this thread, since the gzip streams belong to it.
+        most are below one part: their last parts are sent side by side (in order they took
+        0.5 s of a 1M-event export to S3). Encoding is finished first, on this thread, since
+        the gzip streams belong to it.
         """
         for opened in self._open.values():
             opened.flush()  # Parquet: every file's last row groups are written side by side
         for opened in self._open.values():
             opened.finish_encoding()
-        committed = threading.Lock()
+        finished = threading.Lock()
 
-        def commit(event_name: str | None) -> None:
-            exported = self._open[event_name].commit()
-            with committed:
-                self.files.append(exported)
+        def finish(event_name: str | None) -> None:
+            exported, pending = self._open[event_name].finish_upload()
+            with finished:
+                self._add(exported, pending)
                 del self._open[event_name]
 
-        with ThreadPoolExecutor(COMMIT_THREADS, thread_name_prefix="export-commit") as pool:
-            for done in [pool.submit(commit, event_name) for event_name in list(self._open)]:
-                done.result()  # the first failure is raised once every commit has ended
+        with ThreadPoolExecutor(FINISH_THREADS, thread_name_prefix="export-finish") as pool:
+            for done in [pool.submit(finish, event_name) for event_name in list(self._open)]:
+                done.result()  # the first failure is raised once every upload has ended
         return sorted(self.files, key=lambda file: file.key)
 
-    def abort(self) -> list[str]:
-        """Abort open uploads; return the keys of files already committed by this run."""
+    def abort(self) -> None:
+        """Abort every upload of this run, open or finished: nothing of it ever becomes visible."""
         for opened in self._open.values():
             with contextlib.suppress(Exception):
                 opened.abort()
         self._open.clear()
-        return [file.key for file in self.files]
+        for pending in self._finished:
+            with contextlib.suppress(Exception):
+                self._destination.abort_upload(pending)
+        self._finished.clear()

@@ -6,20 +6,23 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable, Iterator
 
-from airflow_export_provider.destinations.base import ConcurrentUpdate
+from airflow_export_provider.destinations.base import ConcurrentUpdate, PendingUpload, UploadLost
 
 
 class MemoryUpload:
-    def __init__(self, objects: dict[str, bytes], key: str) -> None:
-        self._objects = objects
+    def __init__(self, destination: MemoryDestination, key: str, run_id: str) -> None:
+        self._destination = destination
         self._key = key
+        self._run_id = run_id
         self._chunks: list[bytes] = []
 
     def write(self, data: bytes) -> None:
         self._chunks.append(data)
 
-    def commit(self) -> None:
-        self._objects[self._key] = b"".join(self._chunks)
+    def finish(self) -> PendingUpload:
+        upload_id = f"{self._run_id}/{self._key}"
+        self._destination.uploads[upload_id] = b"".join(self._chunks)
+        return PendingUpload(self._key, upload_id, self._run_id)
 
     def abort(self) -> None:
         self._chunks.clear()
@@ -30,10 +33,21 @@ class MemoryDestination:
 
     def __init__(self, url: Callable[[str], str]) -> None:
         self.objects: dict[str, bytes] = {}
+        self.uploads: dict[str, bytes] = {}
         self._url = url
 
-    def start_upload(self, key: str, content_type: str) -> MemoryUpload:
-        return MemoryUpload(self.objects, key)
+    def start_upload(self, key: str, content_type: str, run_id: str) -> MemoryUpload:
+        return MemoryUpload(self, key, run_id)
+
+    def complete_upload(self, pending: PendingUpload) -> None:
+        data = self.uploads.pop(pending.upload_id, None)
+        if data is not None:
+            self.objects[pending.key] = data
+        elif pending.key not in self.objects:
+            raise UploadLost(f"the upload of {pending.key} is gone")
+
+    def abort_upload(self, pending: PendingUpload) -> None:
+        self.uploads.pop(pending.upload_id, None)
 
     def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
         self.objects[key] = data
@@ -45,10 +59,16 @@ class MemoryDestination:
         data = self.objects.get(key)
         return data, None if data is None else hashlib.sha256(data).hexdigest()
 
-    def put_if(self, key: str, data: bytes, content_type: str, version: str | None) -> None:
+    def put_if(self, key: str, data: bytes, content_type: str, version: str | None) -> str:
         if self.get_versioned(key)[1] != version:
             raise ConcurrentUpdate(key)
         self.objects[key] = data
+        return hashlib.sha256(data).hexdigest()
+
+    def delete_if(self, key: str, version: str) -> None:
+        if self.get_versioned(key)[1] != version:
+            raise ConcurrentUpdate(key)
+        del self.objects[key]
 
     def delete(self, keys: Iterable[str]) -> None:
         for key in keys:

@@ -111,6 +111,12 @@ def test_key_pattern_finds_every_key_of_the_window_and_nothing_of_other_windows(
     assert not pattern.fullmatch(window_layout.manifest_key())
 
 
-def test_manifest_and_pending_keys_are_per_window() -> None:
+def test_bookkeeping_keys_are_per_window_and_only_manifests_match_a_manifest_glob() -> None:
     assert layout().manifest_key() == "root/x/_manifests/daily/2025-03-01/1740787200-0.json"
-    assert layout().pending_key().endswith("1740787200-0.pending.json")
+    assert layout().lease_key() == "root/x/_leases/daily/2025-03-01/1740787200-0.lease"
+    assert layout().journal_key() == "root/x/_commits/daily/2025-03-01/1740787200-0.commit"
+    manifest_glob = re.compile(r"root/x/_manifests/.*\.json")
+    assert [
+        key for key in (layout().lease_key(), layout().journal_key()) if manifest_glob.fullmatch(key)
+    ] == []
+    assert not any(key.endswith(".json") for key in (layout().lease_key(), layout().journal_key()))
