@@ -57,8 +57,9 @@ def _run(args: argparse.Namespace) -> int:
     log = logging.getLogger("airflow_export_provider.cli")
     for window in windows:
         result = export_window(
-            spec, window, source=source, destination=destination, instance_id=args.instance_id, log=log
-        )
+            spec, window, source=source, destination=destination, instance_id=args.instance_id, log=log,
+            allow_fewer_records=args.allow_fewer_records, run_label="`airflow-export run`",
+        )  # fmt: skip
         print(f"{window.label}: {result.records:,} records, {len(result.files)} files, {result.bytes:,} B, "
               f"manifest {result.manifest_url}")  # fmt: skip
     return 0
@@ -213,6 +214,12 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--start", required=True, help="grid point, e.g. 2025-03-01 or 2025-03-01T04:00")
     run.add_argument("--end", required=True)
     run.add_argument("--instance-id", type=int, default=0)
+    run.add_argument(
+        "--allow-fewer-records",
+        action="store_true",
+        help="publish a window even if it then holds fewer records than its published version "
+        "(e.g. after users' events were deleted at the source); refused otherwise",
+    )
     run.set_defaults(handler=_run)
     return root
 

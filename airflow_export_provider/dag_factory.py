@@ -102,6 +102,14 @@ def build_one_time_dag(spec: ExportSpec, **dag_kwargs: Any) -> DAG:
                 description=f"Last day to export, inclusive (local date in {zone}); "
                 "windows that have not closed yet are left to the recurring export.",
             ),
+            "allow_fewer_records": Param(
+                False,
+                type="boolean",
+                title="Allow fewer records",
+                description="Re-export windows even where the source now has fewer events than "
+                "was delivered (e.g. after deleting users' events). Off: such a window fails and "
+                "its delivered files stay as they are.",
+            ),
         },
     }
     options.update(dag_kwargs)

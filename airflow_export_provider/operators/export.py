@@ -28,6 +28,9 @@ class EventExportOperator(BaseOperator):
     :param window_end: end of the interval to export, ISO 8601. (templated)
     :param instance_id: shard number written into keys and the manifest name; defaults to the
         task's map index when mapped, else 0.
+    :param allow_fewer_records: publish a window even if it then holds fewer records than its
+        published version. Also read from the run's conf (``{"allow_fewer_records": true}``),
+        so one run can be allowed from the Trigger form without changing the DAG.
 
     .. seealso:: ``docs/operators.md``
     """
@@ -42,6 +45,7 @@ class EventExportOperator(BaseOperator):
         window_start: str | None = None,
         window_end: str | None = None,
         instance_id: int | None = None,
+        allow_fewer_records: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -53,6 +57,7 @@ class EventExportOperator(BaseOperator):
         self.window_start = window_start
         self.window_end = window_end
         self.instance_id = instance_id
+        self.allow_fewer_records = allow_fewer_records
 
     def execute(self, context: Context) -> dict[str, Any]:
         timezone = self.spec.schedule.timezone
@@ -72,6 +77,7 @@ class EventExportOperator(BaseOperator):
             instance_id = map_index if isinstance(map_index, int) and map_index >= 0 else 0
         source = source_for(self.spec.source)
         destination = destination_for(self.spec.destination)
+        allow_fewer = self.allow_fewer_records or _allowed_by_run(context)
         results = [
             export_window(
                 self.spec,
@@ -80,6 +86,8 @@ class EventExportOperator(BaseOperator):
                 destination=destination,
                 instance_id=instance_id,
                 log=self.log,
+                allow_fewer_records=allow_fewer,
+                run_label=_run_label(context),
             )
             for window in windows
         ]
@@ -90,3 +98,20 @@ class EventExportOperator(BaseOperator):
             "records": sum(result.records for result in results),
             "bytes": sum(result.bytes for result in results),
         }
+
+
+def _allowed_by_run(context: Context) -> bool:
+    """``allow_fewer_records`` from the run's conf or the Trigger form's params (a bool or its text)."""
+    conf = getattr(context.get("dag_run"), "conf", None) or {}
+    params = context.get("params") or {}
+    value = conf.get("allow_fewer_records", params.get("allow_fewer_records", False))
+    return value is True or str(value).strip().lower() in ("true", "1", "yes")
+
+
+def _run_label(context: Context) -> str:
+    """The task instance in Airflow's words, shown to another run that waits for this window."""
+    ti = context.get("ti")
+    run_id = getattr(context.get("dag_run"), "run_id", "?")
+    label = f"task {getattr(ti, 'dag_id', '?')}.{getattr(ti, 'task_id', '?')} of run {run_id}"
+    map_index = getattr(ti, "map_index", -1)
+    return label + (f"[{map_index}]" if isinstance(map_index, int) and map_index >= 0 else "")
