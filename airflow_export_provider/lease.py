@@ -181,7 +181,7 @@ class WindowLease:
 
     def acquire(self) -> None:
         started = time.monotonic()
-        last_said = -WAITING_LOG_EVERY_SECONDS
+        last_said, last_holder = -WAITING_LOG_EVERY_SECONDS, ""
         while True:
             data, version = self._destination.get_versioned(self._key)
             current = None if data is None else _Lease.parse(data)
@@ -205,8 +205,8 @@ class WindowLease:
                     f"{_iso(current.acquired)} (lease renewed until {_iso(current.expires)}); gave up after "
                     f"waiting {waited:.0f} s. Let that run finish (or stop it), then retry this one"
                 )
-            if waited - last_said >= WAITING_LOG_EVERY_SECONDS:
-                last_said = waited
+            if waited - last_said >= WAITING_LOG_EVERY_SECONDS or current.holder.run_id != last_holder:
+                last_said, last_holder = waited, current.holder.run_id
                 self._log.info(
                     "window %s: %s is exporting this window (lease until %s); waiting for it, %.0f s so far",
                     self._window, current.holder.describe(), _iso(current.expires), waited,

@@ -21,8 +21,14 @@ from typing import Any
 
 import pendulum
 import pytest
+import yaml
 
+from airflow_export_provider.destinations import destination_for
+from airflow_export_provider.export import layout_for
+from airflow_export_provider.lease import LeaseHolder, WindowLease
 from airflow_export_provider.loopback_s3 import LoopbackS3
+from airflow_export_provider.spec import ExportSpec
+from airflow_export_provider.windows import Window
 from tests.conftest import REPO, upload_lake
 from tests.live_airflow import LiveAirflow, live_airflow
 from tests.postgres import Postgres
@@ -272,6 +278,69 @@ def test_a_backfill_started_from_the_airflow_ui_exports_its_window(
     assert window in found
     assert reconcile(s3, lake3, {window: found[window]}) == len(
         expected_records(lake3, pendulum.datetime(2025, 3, 3, 12), pendulum.datetime(2025, 3, 4))
+    )
+
+
+def task_logs(airflow: LiveAirflow, dag_id: str) -> list[str]:
+    return [
+        path.read_text(errors="replace") for path in (airflow.home / "logs").glob(f"dag_id={dag_id}/**/*.log")
+    ]
+
+
+def test_the_recurring_and_the_one_time_export_of_one_window_take_turns(
+    airflow: LiveAirflow, s3_server: LoopbackS3, lake3: Path
+) -> None:
+    """Both DAGs export 2 March 12:00 at the same time: one waits for the other, both succeed, once."""
+    spec = ExportSpec.from_mapping(yaml.safe_load(LIVE_SPEC))
+    window = Window(pendulum.datetime(2025, 3, 2, 12), pendulum.datetime(2025, 3, 3))
+    lease_key = layout_for(spec, window).lease_key()
+    # A stand-in writer holds the window until both runs are inside their export task.
+    stand_in = WindowLease(destination_for(spec.destination), lease_key, window.label,
+                           LeaseHolder.here("the test's stand-in writer"))  # fmt: skip
+    one_time_dag = f"{DAG_ID}__one_time"
+    with stand_in:
+        day = {"start": "2025-03-02", "end": "2025-03-02"}
+        one_time = airflow.request(
+            "POST", f"/api/v2/dags/{one_time_dag}/dagRuns", {"logical_date": None, "conf": day}
+        )
+        recurring = airflow.request("POST", "/api/v2/backfills", {
+            "dag_id": DAG_ID, "from_date": "2025-03-02T12:00:00Z", "to_date": "2025-03-02T12:00:00Z",
+            "reprocess_behavior": "completed", "max_active_runs": 1, "run_backwards": False})  # fmt: skip
+
+        def both_waiting() -> bool:
+            return all(
+                any(
+                    "the test's stand-in writer" in log and "waiting for it" in log
+                    for log in task_logs(airflow, d)
+                )
+                for d in (DAG_ID, one_time_dag)
+            )
+
+        airflow.wait_for("both DAGs to wait for the window's lease", both_waiting, timeout=240)
+
+    def finished() -> Any:
+        run = airflow.request("GET", f"/api/v2/dags/{one_time_dag}/dagRuns/{one_time['dag_run_id']}")
+        backfill = airflow.request("GET", f"/api/v2/backfills/{recurring['id']}")
+        return (
+            (run, backfill)
+            if run["state"] in ("success", "failed") and backfill.get("completed_at")
+            else None
+        )
+
+    run, _ = airflow.wait_for("both exports of the window", finished, timeout=300)
+    assert run["state"] == "success"
+    backfill_runs = [r for r in airflow.dag_runs(DAG_ID) if r["run_type"] == "backfill"
+                     and pendulum.parse(r["logical_date"]) == window.start]  # fmt: skip
+    assert [r["state"] for r in backfill_runs] == ["success"]
+    s3: Any = s3_server.client()
+    objects = bucket(s3)
+    found = manifests(s3, objects)  # one manifest per window, or it fails
+    assert not [key for key in objects if "/_leases/" in key or "/_commits/" in key]
+    data_keys = {k for k in objects if "/_" not in k}
+    assert data_keys == {entry["key"] for m in found.values() for entry in m["files"]}, "no duplicates"
+    day = {start: found[start] for start in window_starts((2, 0), (2, 12))}
+    assert reconcile(s3, lake3, day) == len(
+        expected_records(lake3, pendulum.datetime(2025, 3, 2), pendulum.datetime(2025, 3, 3))
     )
 
 
