@@ -82,11 +82,20 @@ class DecidedSchema:
         """The part a manifest records: the groups and the events its window has."""
         return DecidedSchema(self.groups, {name: s for name, s in self.events.items() if name in names})
 
-    def agrees_with(self, other: DecidedSchema, events: set[str | None] | None = None) -> bool:
-        """Whether files following these columns also follow ``other`` (for ``events``, default all)."""
+    def agrees_with(self, other: DecidedSchema, events: set[str | None] | None, evolution: Evolution) -> bool:
+        """Whether files following these columns fit the export's columns ``other`` (for ``events``).
+
+        ``lock``: every column set must be the same. ``append``: each of these column sets
+        must be the start of ``other``'s, in order (types may have widened since), which is
+        what these files would have if this window had been decided before the others.
+        """
         mine = self if events is None else self.only_events(events)
-        return all(other.groups.get(name) == schema for name, schema in mine.groups.items()) and all(
-            other.events.get(name) == schema for name, schema in mine.events.items()
+        pairs = [(schema, other.groups.get(name)) for name, schema in mine.groups.items()]
+        pairs += [(schema, other.events.get(name)) for name, schema in mine.events.items()]
+        if evolution == "lock":
+            return all(schema == theirs for schema, theirs in pairs)
+        return all(
+            theirs is not None and theirs.names[: len(schema)] == schema.names for schema, theirs in pairs
         )
 
 
@@ -210,7 +219,7 @@ class SchemaStore:
                 data, version = self._destination.get_versioned(self._key)
                 current = None if data is None else self._parse(data)
                 merged = merge(current, decision.proposal, self._evolution)
-                if not decision.columns.agrees_with(merged, used):
+                if not decision.columns.agrees_with(merged, used, self._evolution):
                     raise ColumnsChanged(
                         f"the columns in {self._destination.url(self._key)} changed while this window "
                         "was exported (a window exported in parallel decided them first)"

@@ -46,6 +46,7 @@ destination: {type: s3, bucket: demo-exports, prefix: acme/live}
 layout: {folders: [date, event_name]}
 format: {type: jsonl, compression: gzip}
 schedule: {every: 12h, timezone: UTC}
+one_time: {max_days_back: 3650}
 """
 
 
@@ -101,6 +102,7 @@ def airflow(
     (dags / "exports" / "live_events.yaml").write_text(LIVE_SPEC)
     (dags / "exports" / "live_wait.yaml").write_text(WAIT_SPEC)
     (dags / "exports" / "live_stop.yaml").write_text(STOP_SPEC)
+    (dags / "exports" / "broken.yaml").write_text("export_id: broken\naccount_id: acme\nexport_id: again\n")
     extra = {
         "AIRFLOW_CONN_EXPORT_WEBHOOK": json.dumps(
             {"conn_type": "http", "host": webhooks.url, "password": "whsec"}
@@ -281,10 +283,30 @@ def test_a_backfill_started_from_the_airflow_ui_exports_its_window(
     )
 
 
+def test_a_broken_definition_is_shown_as_its_own_dag_and_hides_no_other(airflow: LiveAirflow) -> None:
+    placeholder = airflow.wait_for_dag("export__invalid__broken")
+    assert (
+        "broken.yaml" in placeholder["description"]
+        and "duplicate key 'export_id'" in placeholder["description"]
+    )
+    assert "invalid-definition" in {tag["name"] for tag in placeholder["tags"]}
+    errors = airflow.request("GET", "/api/v2/importErrors")["import_errors"]
+    assert errors == [], "the loader file itself imports; only the broken definition is marked"
+    assert airflow.request("GET", f"/api/v2/dags/{DAG_ID}")["is_paused"] is False, "the other exports run"
+
+
 def task_logs(airflow: LiveAirflow, dag_id: str) -> list[str]:
     return [
         path.read_text(errors="replace") for path in (airflow.home / "logs").glob(f"dag_id={dag_id}/**/*.log")
     ]
+
+
+def task_log_tails(airflow: LiveAirflow, dag_id: str) -> str:
+    """The end of every task log of ``dag_id`` and its one-time DAG, for a failing wait's message."""
+    paths = sorted(path for path in (airflow.home / "logs").rglob("*.log") if f"dag_id={dag_id}" in str(path))
+    return "task logs:\n" + "\n".join(
+        f"{path}:\n{path.read_text(errors='replace')[-1500:]}" for path in paths
+    )
 
 
 def test_the_recurring_and_the_one_time_export_of_one_window_take_turns(
@@ -308,6 +330,8 @@ def test_the_recurring_and_the_one_time_export_of_one_window_take_turns(
             "reprocess_behavior": "completed", "max_active_runs": 1, "run_backwards": False})  # fmt: skip
 
         def both_waiting() -> bool:
+            state = airflow.request("GET", f"/api/v2/dags/{one_time_dag}/dagRuns/{one_time['dag_run_id']}")
+            assert state["state"] != "failed", _task_states(airflow, one_time_dag, one_time["dag_run_id"])
             return all(
                 any(
                     "the test's stand-in writer" in log and "waiting for it" in log
@@ -316,7 +340,10 @@ def test_the_recurring_and_the_one_time_export_of_one_window_take_turns(
                 for d in (DAG_ID, one_time_dag)
             )
 
-        airflow.wait_for("both DAGs to wait for the window's lease", both_waiting, timeout=240)
+        try:
+            airflow.wait_for("both DAGs to wait for the window's lease", both_waiting, timeout=240)
+        except AssertionError as error:
+            raise AssertionError(f"{str(error)[:3000]}\n{task_log_tails(airflow, DAG_ID)}") from None
 
     def finished() -> Any:
         run = airflow.request("GET", f"/api/v2/dags/{one_time_dag}/dagRuns/{one_time['dag_run_id']}")
