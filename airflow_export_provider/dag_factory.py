@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import pendulum
 from airflow_export_provider.exceptions import ExportSpecError
 from airflow_export_provider.notifications.alerts import notifiers_for
 from airflow_export_provider.operators.export import EventExportOperator
+from airflow_export_provider.operators.invalid_definition import InvalidDefinitionOperator
 from airflow_export_provider.operators.one_time import PlanWindowsOperator, StartHistoryOperator
 from airflow_export_provider.sensors.bucket_access import BucketAccessSensor, notifier_hub
 from airflow_export_provider.sensors.window_complete import WindowCompleteSensor
@@ -170,41 +172,74 @@ def _retry_policy(spec: ExportSpec) -> dict[str, Any]:
 
 
 def load_export_dags(
-    folder: str | Path, namespace: MutableMapping[str, Any], *, strict: bool = True
+    folder: str | Path, namespace: MutableMapping[str, Any], *, strict: bool = False
 ) -> dict[str, DAG]:
-    """Build a DAG for every ``*.yaml``/``*.yml`` export definition in ``folder``.
+    """Build the DAGs of every ``*.yaml``/``*.yml`` export definition in ``folder``.
 
-    With ``strict`` (the default) any invalid file makes this raise one
-    :class:`ExportSpecError` naming every bad file and key: Airflow shows it as an import
-    error of the calling DAG file, and no export of the folder runs with a definition
-    nobody checked. With ``strict=False`` bad files are logged and skipped, so one broken
-    drop-in does not stop the others; check them with ``airflow-export validate``.
+    One bad file never hides the others: a definition that does not validate (or whose
+    ``export_id`` another file also uses) becomes a placeholder DAG
+    ``export__invalid__<file name>``, tagged ``invalid-definition``, whose description and
+    doc show what is wrong and whose only task fails with it; every valid definition gets
+    its DAGs as usual. With ``strict=True`` any bad file instead makes this raise one
+    :class:`ExportSpecError` naming every bad file and key, which Airflow shows as an import
+    error of the calling DAG file, and no export of the folder runs.
     """
     folder = Path(folder)
-    specs: list[ExportSpec] = []
-    problems: list[str] = []
+    specs: dict[Path, ExportSpec] = {}
+    broken: dict[Path, list[str]] = {}
     for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
         try:
-            specs.append(ExportSpec.from_yaml(path))
+            specs[path] = ExportSpec.from_yaml(path)
         except ExportSpecError as error:
-            problems.extend(f"{path.name}: {problem}" for problem in error.problems)
-    seen: dict[str, int] = {}
-    for spec in specs:
-        seen[spec.export_id] = seen.get(spec.export_id, 0) + 1
-    problems.extend(
-        f"export_id {eid!r} is used by {n} files; ids must be unique" for eid, n in seen.items() if n > 1
-    )
-    if problems and strict:
+            broken[path] = error.problems
+    owners: dict[str, list[Path]] = {}
+    for path, spec in specs.items():
+        owners.setdefault(spec.export_id, []).append(path)
+    for export_id, paths in owners.items():
+        if len(paths) > 1:
+            names = ", ".join(path.name for path in paths)
+            for path in paths:
+                del specs[path]
+                broken[path] = [
+                    f"export_id {export_id!r} is used by {len(paths)} files ({names}); ids must be unique"
+                ]
+    if broken and strict:
+        problems = [f"{path.name}: {problem}" for path, found in sorted(broken.items()) for problem in found]
         raise ExportSpecError(problems, source=str(folder))
-    for problem in problems:
-        logger.error("skipping export definition: %s", problem)
     dags: dict[str, DAG] = {}
-    for spec in specs:
-        if seen[spec.export_id] == 1:
-            dags[spec.dag_id] = namespace[spec.dag_id] = build_export_dag(spec)
-            if spec.one_time.enabled:
-                dags[spec.one_time_dag_id] = namespace[spec.one_time_dag_id] = build_one_time_dag(spec)
+    for path, problems in sorted(broken.items()):
+        logger.error("invalid export definition %s:\n%s", path, "\n".join(f"  - {p}" for p in problems))
+        placeholder = build_invalid_definition_dag(path, problems)
+        dags[placeholder.dag_id] = namespace[placeholder.dag_id] = placeholder
+    for spec in specs.values():
+        dags[spec.dag_id] = namespace[spec.dag_id] = build_export_dag(spec)
+        if spec.one_time.enabled:
+            dags[spec.one_time_dag_id] = namespace[spec.one_time_dag_id] = build_one_time_dag(spec)
     return dags
+
+
+INVALID_DAG_PREFIX = "export__invalid__"
+
+
+def build_invalid_definition_dag(path: Path, problems: list[str]) -> DAG:
+    """A DAG that shows, in the UI's DAG list and docs, which definition file is broken and why."""
+    listing = "\n".join(f"- {problem}" for problem in problems)
+    with DAG(
+        dag_id=INVALID_DAG_PREFIX + re.sub(r"[^A-Za-z0-9_.-]", "_", path.stem)[:200],
+        schedule=None,
+        tags=["export", "invalid-definition"],
+        description=f"INVALID export definition {path.name}: {problems[0]}"[:1000],
+        doc_md=(
+            f"### Invalid export definition `{path.name}`\n\n`{path}` does not validate, so its "
+            f"export does not run:\n\n{listing}\n\nFix the file (`airflow-export validate "
+            f"{path.name}` checks it); the export's own DAGs then replace this one. The other "
+            "definitions of the folder are not affected."
+        ),
+    ) as dag:
+        InvalidDefinitionOperator(
+            task_id="report_invalid_definition", definition=str(path), problems=problems
+        )
+    return dag
 
 
 def _destination_label(spec: ExportSpec) -> str:

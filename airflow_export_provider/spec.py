@@ -20,7 +20,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -34,14 +33,14 @@ from pydantic import (
     model_validator,
 )
 
+from airflow_export_provider.bucket_names import bucket_name_problem
 from airflow_export_provider.exceptions import ExportSpecError
 from airflow_export_provider.fields import FieldsSpec, TimeZoneName
 from airflow_export_provider.layout import FOLDER_PRESETS, parse_template
 from airflow_export_provider.windows import WindowGrid
+from airflow_export_provider.yaml_files import load_definition
 
 SAFE_ID = r"^[A-Za-z0-9_-]{1,64}$"
-# S3 bucket naming rules (general purpose buckets), simplified to what AWS accepts.
-BUCKET_NAME = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 SAFE_PREFIX = r"^[A-Za-z0-9_./-]*$"
 GRID_HOURS = (1, 2, 3, 4, 6, 8, 12, 24)
 MiB = 1024 * 1024
@@ -170,11 +169,19 @@ class S3DestinationSpec(_Model):
 
     type: Literal["s3"] = "s3"
     aws_conn_id: str = "aws_default"
-    bucket: Annotated[str, Field(pattern=BUCKET_NAME)]
+    bucket: str
     prefix: Annotated[str, Field(pattern=SAFE_PREFIX)] = ""
     region: str | None = None
     encryption: EncryptionSpec | None = None
     multipart_part_size: int = Field(default=8 * MiB, ge=5 * MiB, le=512 * MiB)
+
+    @field_validator("bucket")
+    @classmethod
+    def _a_name_s3_accepts(cls, bucket: str) -> str:
+        problem = bucket_name_problem(bucket)
+        if problem is not None:
+            raise ValueError(f"{bucket!r} is not a valid S3 bucket name: it {problem}")
+        return bucket
 
     @field_validator("prefix")
     @classmethod
@@ -578,17 +585,8 @@ class ExportSpec(_Model):
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> ExportSpec:
-        path = Path(path)
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as error:
-            mark = getattr(error, "problem_mark", None)
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            problem = getattr(error, "problem", None) or str(error)
-            raise ExportSpecError([f"not valid YAML{where}: {problem}"], str(path)) from None
-        except OSError as error:
-            raise ExportSpecError([f"cannot read file: {error.strerror}"], str(path)) from None
-        return cls.from_mapping(data, source=str(path))
+        """Read and validate a definition file (anchors, aliases and duplicate keys refused)."""
+        return cls.from_mapping(load_definition(path), source=str(path))
 
 
 _UNION_TAGS = {"source": {"lake", "sql"}, "destination": {"s3", "local"}}
@@ -632,8 +630,6 @@ def _key_path(loc: tuple[int | str, ...]) -> str:
 
 
 def _pattern_advice(location: str) -> str:
-    if location.endswith("bucket"):
-        return "is not a valid S3 bucket name (3-63 characters: lowercase letters, digits, '.', '-')"
     if location.endswith("prefix"):
         return "may only contain letters, digits, '/', '.', '-' and '_'"
     return "may only contain letters, digits, '-' and '_' (1 to 64 characters)"

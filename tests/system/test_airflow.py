@@ -37,18 +37,47 @@ def test_the_demo_spec_and_the_example_yaml_are_the_same() -> None:
     assert (EXAMPLES / "exports" / "demo_events.yaml").read_text() == DEMO_SPEC_YAML
 
 
-def test_a_bad_drop_in_yaml_is_an_import_error_naming_file_and_key(tmp_path: Path) -> None:
+def drop_in_folder(tmp_path: Path, loader: str | None = None) -> Path:
+    """A DAGs folder with the YAML loader, the demo export, and three broken definitions."""
     (tmp_path / "exports").mkdir()
-    (tmp_path / "exports_from_yaml.py").write_text((EXAMPLES / "exports_from_yaml.py").read_text())
+    (tmp_path / "exports_from_yaml.py").write_text(loader or (EXAMPLES / "exports_from_yaml.py").read_text())
     (tmp_path / "exports" / "good.yaml").write_text(DEMO_SPEC_YAML)
     bad = DEMO_SPEC_YAML.replace("export_id: demo_events", "export_id: other").replace(
         "type: jsonl", "type: docx"
     )
     (tmp_path / "exports" / "bad.yaml").write_text(bad)
-    errors = dagbag(tmp_path).import_errors
+    (tmp_path / "exports" / "twice.yaml").write_text("export_id: a\naccount_id: x\nexport_id: b\n")
+    (tmp_path / "exports" / "latin1.yaml").write_bytes("export_id: caf\xe9\n".encode("latin-1"))
+    return tmp_path
+
+
+def test_a_bad_drop_in_yaml_hides_no_other_export_and_shows_as_a_placeholder_dag(tmp_path: Path) -> None:
+    bag = dagbag(drop_in_folder(tmp_path))
+    assert bag.import_errors == {}
+    assert {"export__demo_events", "export__demo_events__one_time"} <= set(bag.dag_ids), (
+        "the good export runs"
+    )
+    placeholders = {
+        dag_id: bag.get_dag(dag_id) for dag_id in bag.dag_ids if dag_id.startswith("export__invalid__")
+    }
+    assert set(placeholders) == {"export__invalid__bad", "export__invalid__twice", "export__invalid__latin1"}
+    bad = placeholders["export__invalid__bad"]
+    assert "bad.yaml" in bad.description and "format.type: 'docx' is not allowed" in bad.description
+    assert "format.type: 'docx' is not allowed" in bad.doc_md and "invalid-definition" in bad.tags
+    assert "duplicate key 'export_id'" in placeholders["export__invalid__twice"].description
+    assert "not UTF-8 text: byte 0xe9 at offset 14" in placeholders["export__invalid__latin1"].description
+    from airflow_export_provider.version_compat import AirflowFailException
+
+    with pytest.raises(AirflowFailException, match=r"bad\.yaml is invalid(.|\n)*format\.type: 'docx'"):
+        bad.get_task("report_invalid_definition").execute({})
+
+
+def test_strict_loading_makes_any_bad_file_an_import_error_naming_file_and_key(tmp_path: Path) -> None:
+    loader = (EXAMPLES / "exports_from_yaml.py").read_text().replace("globals())", "globals(), strict=True)")
+    errors = dagbag(drop_in_folder(tmp_path, loader)).import_errors
     assert len(errors) == 1
     message = next(iter(errors.values()))
-    assert "bad.yaml: format.type: 'docx' is not allowed" in message
+    assert "bad.yaml: format.type: 'docx' is not allowed" in message and "twice.yaml" in message
 
 
 def test_the_demo_dag_exports_one_day_through_airflow(s3: Any, lake: Path) -> None:
