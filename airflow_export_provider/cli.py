@@ -53,7 +53,7 @@ def _run(args: argparse.Namespace) -> int:
     spec = ExportSpec.from_yaml(args.spec)
     zone = spec.schedule.timezone
     windows = spec.schedule.grid.windows(parse_moment(args.start, zone), parse_moment(args.end, zone))
-    source, destination = source_for(spec.source), destination_for(spec.destination)
+    source, destination = source_for(spec.source, spec.schedule.grid), destination_for(spec.destination)
     log = logging.getLogger("airflow_export_provider.cli")
     for window in windows:
         result = export_window(
@@ -92,7 +92,7 @@ def _preview(args: argparse.Namespace) -> int:
     result = preview(
         spec,
         window,
-        source=source_for(spec.source),
+        source=source_for(spec.source, spec.schedule.grid),
         real_destination=destination,
         records=args.records,
         event=args.event,

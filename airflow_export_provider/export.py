@@ -175,6 +175,12 @@ def export_window(
         result.seconds, f"{result.records / max(result.seconds, 1e-9):,.0f}", result.manifest_url,
         f"; removed {len(stale)} stale objects" if stale else "",
     )  # fmt: skip
+    if source.stats.rejected:
+        log.warning(
+            "window %s: %s rows of the source could not be exported and are counted in the manifest (%s)",
+            window.label, f"{sum(source.stats.rejected.values()):,}",
+            ", ".join(f"{reason}: {count:,}" for reason, count in sorted(source.stats.rejected.items())),
+        )  # fmt: skip
     if committer.waited_seconds >= 1:
         log.info(
             "window %s: waited %.0f s for another run of this window", window.label, committer.waited_seconds

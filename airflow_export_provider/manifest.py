@@ -68,6 +68,8 @@ def build_manifest(facts: ManifestFacts) -> dict[str, Any]:
             "files_read": facts.source.files,
             "rows_scanned": facts.source.rows_scanned,
             "rows_in_window": facts.source.rows_in_window,
+            "rows_outside_window": facts.source.rows_outside_window,
+            "rows_rejected": dict(sorted(facts.source.rejected.items())),
         },
         "malformed_rows": {"without_event_name": facts.rows_without_event_name},
         "columns": {"evolution": spec.fields.schema_evolution, **_readable_columns(facts.columns)},

@@ -50,6 +50,35 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class EventTimeSpec(_Model):
+    """Which column holds the event time, and the unit of an epoch number (see ``sources/event_time.py``)."""
+
+    column: str = Field(default="event_time", min_length=1, max_length=255)
+    unit: Literal["s", "ms", "us", "ns"] | None = None
+
+
+RejectPolicy = Literal["fail", "count"]
+
+
+def _one_policy_for_all(value: Any) -> Any:
+    """``rejected_rows: count`` means that policy for every reason."""
+    if isinstance(value, str):
+        return dict.fromkeys(("null_event_time", "unreadable_event_time", "outside_partition"), value)
+    return value
+
+
+class RejectedRowsSpec(_Model):
+    """What happens to rows the lake holds but no window can export, by reason.
+
+    ``fail``: the window fails, names the counts and a sample, and publishes nothing.
+    ``count``: the window is exported without them; the manifest and the log count them.
+    """
+
+    null_event_time: RejectPolicy = "fail"
+    unreadable_event_time: RejectPolicy = "fail"
+    outside_partition: RejectPolicy = "fail"
+
+
 class LakeSourceSpec(_Model):
     """Events stored as Parquet or JSON Lines files partitioned by UTC date (``date=YYYY-MM-DD``)."""
 
@@ -58,6 +87,8 @@ class LakeSourceSpec(_Model):
     file_format: Literal["parquet", "jsonl"] = "parquet"
     aws_conn_id: str = "aws_default"
     batch_size: int = Field(default=32_768, ge=1_000, le=1_000_000)
+    event_time: EventTimeSpec = EventTimeSpec()
+    rejected_rows: Annotated[RejectedRowsSpec, BeforeValidator(_one_policy_for_all)] = RejectedRowsSpec()
 
     @property
     def is_s3(self) -> bool:

@@ -99,6 +99,14 @@ class WindowGrid:
             )
         return moment
 
+    def reach_of_utc_day(self, day: dt.date) -> tuple[DateTime, DateTime]:
+        """From the start of the first to the end of the last grid window that overlaps UTC ``day``.
+
+        A lake partitioned by UTC date is read, folder by folder, by exactly these windows.
+        """
+        start = pendulum.datetime(day.year, day.month, day.day, tz="UTC")
+        return self.floor(start), self.ceil(start.add(days=1))
+
     def window_containing(self, moment: DateTime) -> Window:
         start = self.floor(moment)
         return Window(start, self.next_after(start))

@@ -75,7 +75,7 @@ class EventExportOperator(BaseOperator):
         if instance_id is None:
             map_index = getattr(context.get("ti"), "map_index", -1)
             instance_id = map_index if isinstance(map_index, int) and map_index >= 0 else 0
-        source = source_for(self.spec.source)
+        source = source_for(self.spec.source, self.spec.schedule.grid)
         destination = destination_for(self.spec.destination)
         allow_fewer = self.allow_fewer_records or _allowed_by_run(context)
         results = [

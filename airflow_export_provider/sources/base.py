@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import pyarrow as pa
@@ -13,11 +13,20 @@ from airflow_export_provider.windows import Window
 
 @dataclass
 class SourceStats:
-    """What a read saw, for logs and the manifest."""
+    """What a read saw, for logs and the manifest.
+
+    Every row scanned is in the window, outside it (another window's), or rejected
+    (``rejected``: counts by reason, see ``sources/rejections.py``).
+    """
 
     files: int = 0
     rows_scanned: int = 0
     rows_in_window: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rows_outside_window(self) -> int:
+        return self.rows_scanned - self.rows_in_window - sum(self.rejected.values())
 
 
 class EventSource(Protocol):
