@@ -130,7 +130,8 @@ class SqlSourceSpec(_Model):
 
     ``table`` is read with ``WHERE <event_time> >= window start AND < window end``; a
     ``query`` must filter on ``%(window_start)s`` and ``%(window_end)s`` itself. Rows are
-    read in ``event_time`` order, so the same data always gives the same files.
+    read in ``event_time`` order, ties broken by ``key_columns`` (or by every column read),
+    so the same data always gives the same files.
     """
 
     type: Literal["sql"]
@@ -138,6 +139,12 @@ class SqlSourceSpec(_Model):
     table: Annotated[str, Field(pattern=SQL_NAME)] | None = None
     query: str | None = None
     columns: SqlColumnsSpec = SqlColumnsSpec()
+    key_columns: list[Annotated[str, Field(pattern=SQL_COLUMN)]] = Field(
+        default_factory=list,
+        description="Columns that identify a row (e.g. [event_id]): rows with the same event time are "
+        "read in their order, so a re-run writes identical files. Without them, ties are ordered "
+        "by every column the export reads.",
+    )
     batch_size: int = Field(default=50_000, ge=1_000, le=1_000_000)
 
     @model_validator(mode="after")

@@ -1,7 +1,7 @@
 """Events from a database table or query, through any Airflow SQL (``DbApiHook``) connection.
 
 The window is one query, ``WHERE event_time >= start AND event_time < end ORDER BY
-event_time``, read in bounded batches:
+event_time, <tie-breaker>``, read in bounded batches:
 
 - PostgreSQL with psycopg 3 (the postgres provider's default driver): ``COPY … TO
   STDOUT (FORMAT csv)`` parsed by pyarrow (``postgres_copy``), the fastest path measured.
@@ -95,13 +95,29 @@ class SqlSource:
             return f"{column}::text" if json_as_text and name in JSON_FIELDS else column
 
         selected = ", ".join(f"{expression(name)} AS {name}" for name in fields)
+        order = self._order(fields, as_text=copy or json_as_text)
         if self._spec.table is not None:
             return (
                 f"SELECT {selected} FROM {self._spec.table} "
                 f"WHERE {time_column} >= %(window_start)s AND {time_column} < %(window_end)s "
-                f"ORDER BY {time_column}"
+                f"ORDER BY {order}"
             )
-        return f"SELECT {selected} FROM ({self._spec.query}) AS export_window_rows ORDER BY {time_column}"
+        return f"SELECT {selected} FROM ({self._spec.query}) AS export_window_rows ORDER BY {order}"
+
+    def _order(self, fields: Sequence[str], *, as_text: bool) -> str:
+        """Event time, then a tie-breaker, so rows of one instant always come in the same order.
+
+        The declared key columns if any; else every column read (PostgreSQL cannot order
+        ``json``, so JSON columns are ordered as their text there).
+        """
+        ties = list(self._spec.key_columns)
+        if not ties:
+            for name in fields:
+                if name == "event_time":
+                    continue
+                column = self._mapped[name]
+                ties.append(f"{column}::text" if as_text and name in JSON_FIELDS else column)
+        return ", ".join([self._mapped["event_time"], *ties])
 
     def _requested(self, columns: Sequence[str] | None) -> list[str]:
         """Canonical names a read yields, in canonical order; unmapped ones come as nulls."""

@@ -204,7 +204,9 @@ def test_rows_filed_under_the_wrong_day_are_counted_once_over_the_days_windows(
     counting = spec(lake, {"every": "8h"}, rejected_rows={"outside_partition": "count"})
     rejected, exported = 0, 0
     for start in (0, 8, 16):
-        window = Window(pendulum.datetime(2025, 3, 1, start), pendulum.datetime(2025, 3, 1, start).add(hours=8))
+        window = Window(
+            pendulum.datetime(2025, 3, 1, start), pendulum.datetime(2025, 3, 1, start).add(hours=8)
+        )
         result = export(counting, window)
         rejected += manifest(s3, result)["source"]["rows_rejected"].get("outside_partition", 0)
         exported += result.records

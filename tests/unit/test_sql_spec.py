@@ -26,8 +26,20 @@ def test_a_table_source_maps_columns_and_builds_one_ordered_window_query() -> No
     )
     assert statement == (
         "SELECT event_name AS event_name, occurred_at AS event_time, props AS properties FROM app.events "
-        "WHERE occurred_at >= %(window_start)s AND occurred_at < %(window_end)s ORDER BY occurred_at"
+        "WHERE occurred_at >= %(window_start)s AND occurred_at < %(window_end)s "
+        "ORDER BY occurred_at, event_name, props"
+    ), "ties of event time are ordered by every column read"
+    keyed = ExportSpec.from_mapping(sql(table="app.events", key_columns=["event_id"]))
+    assert isinstance(keyed.source, SqlSourceSpec)
+    assert (
+        SqlSource(keyed.source, connect=lambda: None)
+        .statement(["event_name", "event_time"])
+        .endswith("ORDER BY event_time, event_id")
     )
+    json_as_text = SqlSource(spec.source, connect=lambda: None).statement(
+        ["event_time", "properties"], json_as_text=True
+    )
+    assert json_as_text.endswith("ORDER BY occurred_at, props::text"), "PostgreSQL cannot order json"
 
 
 @pytest.mark.parametrize(
@@ -43,6 +55,7 @@ def test_a_table_source_maps_columns_and_builds_one_ordered_window_query() -> No
         ({"table": "t", "columns": {"event_time": "ts desc"}}, "source.columns.event_time"),
         ({"table": "t", "columns": {"colour": "c"}}, "source.columns.colour: unknown key"),
         ({"table": "t", "conn_id": ""}, "source.conn_id"),
+        ({"table": "t", "key_columns": ["id; DROP TABLE t"]}, "source.key_columns[0]"),
     ],
 )
 def test_bad_sql_sources_are_named_at_parse_time(source: dict[str, Any], message: str) -> None:
