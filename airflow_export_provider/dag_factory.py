@@ -20,7 +20,7 @@ from airflow_export_provider.notifications.alerts import notifiers_for
 from airflow_export_provider.operators.export import EventExportOperator
 from airflow_export_provider.operators.invalid_definition import InvalidDefinitionOperator
 from airflow_export_provider.operators.one_time import PlanWindowsOperator, StartHistoryOperator
-from airflow_export_provider.sensors.bucket_access import BucketAccessSensor, notifier_hub
+from airflow_export_provider.sensors.bucket_access import BucketAccessSensor, PauseStoppedExport, notifier_hub
 from airflow_export_provider.sensors.window_complete import WindowCompleteSensor
 from airflow_export_provider.spec import ExportSpec, describe_duration
 from airflow_export_provider.timetables import GridWindowTimetable
@@ -55,6 +55,8 @@ def build_export_dag(spec: ExportSpec, **dag_kwargs: Any) -> DAG:
         "doc_md": _doc(spec),
         "default_args": _retry_policy(spec),
     }
+    if spec.access.check and spec.destination.type == "s3":
+        options["on_failure_callback"] = PauseStoppedExport(spec.dag_id, spec.access.airflow_api_conn_id)
     options.update(dag_kwargs)
     with DAG(**options) as dag:
         export = EventExportOperator(task_id="export_window", spec=spec, **_run_callbacks(spec))

@@ -12,10 +12,13 @@ Every run starts with the access check. When it fails for an access reason (see
   reschedule date), so alerts go out on the first poke at or after each ``alert_after``.
 
 Alerts use the export's notifiers (status ``waiting_for_credentials``). When the grace
-period ends, a ``stopped`` alert goes out, the DAG is paused through the REST API, and
-the run fails with the classified error, without retries. Nothing is lost: windows are
-kept by Airflow; unpausing runs the missed windows in order, and clearing the stopped
-run exports its window.
+period ends, a ``stopped`` alert goes out and the run fails with the classified error,
+without retries; once the run has failed, the DAG's failure callback
+(:class:`PauseStoppedExport`) pauses the DAG through the REST API. Pausing first would
+leave the run "running" for good: Airflow's scheduler does not examine runs of paused
+DAGs, so it would never mark the stopped run failed. Nothing is lost: windows are kept
+by Airflow; unpausing runs the missed windows in order, and clearing the stopped run
+exports its window.
 """
 
 from __future__ import annotations
@@ -150,14 +153,42 @@ class BucketAccessSensor(BaseSensorOperator):
         spec = self.spec
         waited = _now() - waiting_since
         self._alert("stopped", context, error)
-        paused = "the DAG is paused"
+        paused = "the DAG is paused as soon as this run has failed"
         try:
-            AirflowApi.from_connection(spec.access.airflow_api_conn_id).pause(self.dag_id)
+            AirflowApi.from_connection(spec.access.airflow_api_conn_id)
         except (AirflowApiError, Exception) as problem:
-            paused = f"the DAG could NOT be paused ({problem}); pause it in the UI"
+            paused = f"the DAG can NOT be paused ({problem}); pause it in the UI"
         raise AirflowFailException(
             f"export stopped after waiting {waited} for access (grace {spec.access.grace}); {paused}. {error}"
         )
+
+
+class PauseStoppedExport:
+    """DAG failure callback: pause the export once a run its access check stopped has failed.
+
+    Airflow passes the failed task instance that ended the run as ``ti``; only a failed
+    ``check_access`` (which fails for good only when it stops the export) pauses the DAG.
+    """
+
+    def __init__(self, dag_id: str, airflow_api_conn_id: str, access_task_id: str = "check_access") -> None:
+        self.dag_id = dag_id
+        self.airflow_api_conn_id = airflow_api_conn_id
+        self.access_task_id = access_task_id
+
+    def __call__(self, context: Context) -> None:
+        if getattr(context.get("ti"), "task_id", None) != self.access_task_id:
+            return
+        log = logging.getLogger(__name__)
+        try:
+            AirflowApi.from_connection(self.airflow_api_conn_id).pause(self.dag_id)
+        except Exception as problem:
+            log.error(
+                "export %s stopped, but its DAG could NOT be paused (%s); pause it in the UI",
+                self.dag_id,
+                problem,
+            )
+            return
+        log.warning("export %s stopped: its access check failed for good; the DAG is paused", self.dag_id)
 
 
 def notifier_hub(spec: ExportSpec, statuses: Sequence[str] | None = None) -> Notify:

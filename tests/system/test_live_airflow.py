@@ -429,7 +429,11 @@ def test_access_never_fixed_stops_the_export_pauses_the_dag_and_fails_the_run(
     run = airflow.wait_for("the stopped run to fail", failed, timeout=120)
     states = _task_states(airflow, dag_id, run["dag_run_id"])
     assert states["check_access"] == "failed" and states["export_window"] == "upstream_failed"
-    assert airflow.request("GET", f"/api/v2/dags/{dag_id}")["is_paused"] is True
+
+    def paused() -> bool:  # by the DAG's failure callback, once the run has failed
+        return airflow.request("GET", f"/api/v2/dags/{dag_id}")["is_paused"] is True
+
+    airflow.wait_for("the stopped export's DAG to be paused", paused, timeout=90)
     from airflow_export_provider.status import run_status
 
     assert run_status(run["state"], states) == "stopped"
