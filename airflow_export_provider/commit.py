@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -75,7 +76,11 @@ class PublishedWindow:
 
     @property
     def keys(self) -> set[str]:
-        return {str(entry["key"]) for entry in (self.manifest or {}).get("files", [])}
+        """Every object this version published: its files and its quarantined rows, if any."""
+        manifest = self.manifest or {}
+        keys = {str(entry["key"]) for entry in manifest.get("files", [])}
+        rejected = manifest.get("rejected_file")
+        return keys | ({str(rejected["key"])} if isinstance(rejected, dict) and "key" in rejected else set())
 
 
 @dataclass
@@ -279,6 +284,8 @@ class WindowCommit:
         self._adopt_legacy_marker()
         prefix, pattern = self._layout.key_pattern()
         aborted = self._destination.abort_unfinished_uploads(prefix, pattern)
+        rejected = self._layout.rejected_key()
+        aborted += self._destination.abort_unfinished_uploads(rejected, re.compile(re.escape(rejected)))
         if aborted:
             self._log.info(
                 "window %s: aborted %d uploads that a stopped run left unfinished (nothing of them was "

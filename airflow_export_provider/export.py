@@ -38,9 +38,11 @@ from airflow_export_provider.manifest import ManifestFacts, build_manifest, mani
 from airflow_export_provider.memory import use_returning_memory_pool
 from airflow_export_provider.prefetch import Prefetched
 from airflow_export_provider.projection import Projector, batch_presence, merge_presence, propose
+from airflow_export_provider.rejected_file import RejectedRowsFile
 from airflow_export_provider.routing import event_rows
 from airflow_export_provider.schema_store import ColumnsChanged, SchemaDecision, SchemaStore
 from airflow_export_provider.sources.base import EventSource
+from airflow_export_provider.sources.rejections import Quarantining
 from airflow_export_provider.spec import ExportSpec
 from airflow_export_provider.windows import Window
 from airflow_export_provider.writer import ExportedFile, WindowWriter
@@ -206,6 +208,11 @@ class _Written:
     files: list[ExportedFile]
     decision: SchemaDecision
     without_event_name: int
+    rejected: RejectedRowsFile
+
+    def abort(self) -> None:
+        self.writer.abort()
+        self.rejected.abort()
 
 
 def _write_window(
@@ -221,6 +228,9 @@ def _write_window(
     decision = decide_columns(spec, window, source, store, log)
     projector = Projector(spec.fields, decision.columns)
     writer = WindowWriter(layout=layout, fmt=spec.format, destination=destination, run_id=run_id)
+    rejected = RejectedRowsFile(destination, layout.rejected_key(), run_id)
+    if isinstance(source, Quarantining):
+        source.quarantine_into(rejected)
     progress = _Progress(window, log)
     without_event_name = 0
     preparation = preparation_for(spec.format)
@@ -244,9 +254,13 @@ def _write_window(
     except BaseException:
         batches.close()  # the source stops reading before its uploads are aborted
         writer.abort()
+        rejected.abort()
         log.error("window %s: export failed; nothing was published, the window is as it was", window.label)
         raise
-    return _Written(writer, files, decision, without_event_name)
+    finally:
+        if isinstance(source, Quarantining):
+            source.quarantine_into(None)
+    return _Written(writer, files, decision, without_event_name, rejected)
 
 
 def _commit(
@@ -264,14 +278,19 @@ def _commit(
     try:
         committer.check_records(sum(f.records for f in files), published, allow_fewer=allow_fewer_records)
         used = {f.event_name for f in files}
+        uploads = written.writer.uploads
+        quarantined = written.rejected.finish()
+        if quarantined is not None:
+            uploads.append(quarantined[1])
         facts = ManifestFacts(spec, window, instance_id, files, source.stats, written.without_event_name,
-                              written.decision.columns.only_events(used))  # fmt: skip
+                              written.decision.columns.only_events(used),
+                              None if quarantined is None else quarantined[0])  # fmt: skip
         return committer.commit(
-            published, written.writer.uploads, manifest_bytes(build_manifest(facts)), written.decision, used
+            published, uploads, manifest_bytes(build_manifest(facts)), written.decision, used
         )
     except BaseException:
         if not committer.journaled:
-            written.writer.abort()
+            written.abort()
         raise
 
 

@@ -199,6 +199,10 @@ class ObjectLayout:
         """What a committing run is about to publish, so a killed commit can be finished (``commit.py``)."""
         return self._window_key("_commits", "commit")
 
+    def rejected_key(self) -> str:
+        """The window's quarantined rows (``rejected_file.py``), outside the data folders."""
+        return self._window_key("_rejected", "jsonl.gz")
+
     def legacy_pending_key(self) -> str:
         """The marker versions before the commit protocol wrote beside the manifest while exporting."""
         return self._window_key("_manifests", "pending.json")

@@ -31,6 +31,7 @@ class ManifestFacts:
     source: SourceStats
     rows_without_event_name: int
     columns: DecidedSchema
+    rejected_file: dict[str, Any] | None = None
 
 
 def build_manifest(facts: ManifestFacts) -> dict[str, Any]:
@@ -72,6 +73,7 @@ def build_manifest(facts: ManifestFacts) -> dict[str, Any]:
             "rows_rejected": dict(sorted(facts.source.rejected.items())),
         },
         "malformed_rows": {"without_event_name": facts.rows_without_event_name},
+        "rejected_file": facts.rejected_file,
         "columns": {"evolution": spec.fields.schema_evolution, **_readable_columns(facts.columns)},
     }
 

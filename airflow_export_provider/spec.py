@@ -57,7 +57,7 @@ class EventTimeSpec(_Model):
     unit: Literal["s", "ms", "us", "ns"] | None = None
 
 
-RejectPolicy = Literal["fail", "count"]
+RejectPolicy = Literal["fail", "count", "quarantine"]
 
 
 def _one_policy_for_all(value: Any) -> Any:
@@ -72,6 +72,8 @@ class RejectedRowsSpec(_Model):
 
     ``fail``: the window fails, names the counts and a sample, and publishes nothing.
     ``count``: the window is exported without them; the manifest and the log count them.
+    ``quarantine``: as ``count``, and the rows are written to the window's ``_rejected/``
+    file, published with the window and listed in its manifest (``rejected_file``).
     """
 
     null_event_time: RejectPolicy = "fail"

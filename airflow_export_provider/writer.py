@@ -58,7 +58,7 @@ class ExportedFile:
     sha256: str
 
 
-class _MeasuringSink(io.RawIOBase):
+class MeasuringSink(io.RawIOBase):
     """Counts and hashes the bytes passed on to an upload."""
 
     def __init__(self, upload: ObjectUpload) -> None:
@@ -99,7 +99,7 @@ class _OpenFile:
         self.records = 0
         content_type = "application/gzip" if fmt.outer_compression == "gzip" else CONTENT_TYPES[fmt.type]
         self._upload: ObjectUpload = destination.start_upload(key, content_type, run_id)
-        self._measured = _MeasuringSink(self._upload)
+        self._measured = MeasuringSink(self._upload)
         self._gzip: GzipStream | None = None
         stream: BinaryIO = self._measured  # type: ignore[assignment]
         if fmt.outer_compression == "gzip":

@@ -28,7 +28,7 @@ from airflow_export_provider.events import EventSchemaError, conform, window_sch
 from airflow_export_provider.exceptions import ExportError
 from airflow_export_provider.sources.base import SourceStats
 from airflow_export_provider.sources.event_time import EpochUnit, event_times
-from airflow_export_provider.sources.rejections import Rejections
+from airflow_export_provider.sources.rejections import RejectedSink, Rejections
 from airflow_export_provider.windows import Window
 
 _JSONL_CHUNK_BYTES = 16 * 1024 * 1024
@@ -78,8 +78,13 @@ class LakeSource:
         self._time_unit = time_unit
         self._policies = rejected_rows or {}
         self._reach = reach
+        self._quarantine: RejectedSink | None = None
         self.stats = SourceStats()
         self._listed: dict[Window, list[str]] = {}
+
+    def quarantine_into(self, sink: RejectedSink | None) -> None:
+        """Rows rejected for a ``quarantine`` reason go to ``sink`` during the next full read."""
+        self._quarantine = sink
 
     def files(self, window: Window) -> list[str]:
         """The lake files of every UTC date the window overlaps, in a stable order."""
@@ -117,17 +122,17 @@ class LakeSource:
             wanted = {"event_time", *columns}
             schema = pa.schema([field for field in schema if field.name in wanted])
         self.stats = SourceStats(files=len(paths))
-        rejections = Rejections(self._policies)
+        rejections = Rejections(self._policies, self._quarantine if columns is None else None)
         for path in paths:
             day = _partition_day(path)
             # A folder's bad rows are judged once: by the window holding the folder's UTC midnight.
             judged = day is not None and window.start <= utc_day(day)[0] < window.end
             for raw in self._batches(path, window, schema.names):
                 self.stats.rows_scanned += raw.num_rows
-                canonical, unreadable = self._canonical(raw, schema, path)
+                canonical, stored = self._canonical(raw, schema, path)
                 times = canonical.column(canonical.schema.get_field_index("event_time"))
                 if judged and day is not None:
-                    self._judge(canonical, times, unreadable, self._reach(day), path, rejections)
+                    self._judge(canonical, stored, self._reach(day), path, rejections)
                 in_window = pc.and_(
                     pc.greater_equal(times, pa.scalar(window.start, times.type)),
                     pc.less(times, pa.scalar(window.end, times.type)),
@@ -161,35 +166,44 @@ class LakeSource:
             "out of the lake folder), then retry the run"
         )
 
-    def _canonical(self, raw: pa.RecordBatch, schema: pa.Schema, path: str) -> tuple[pa.RecordBatch, int]:
-        """The batch in the window's schema, its event time read as the spec says; unreadable count."""
+    def _canonical(
+        self, raw: pa.RecordBatch, schema: pa.Schema, path: str
+    ) -> tuple[pa.RecordBatch, pa.Array]:
+        """The batch in the window's schema, its event time read as the spec says; the times as stored."""
         index = raw.schema.get_field_index("event_time")
-        unreadable = 0
-        if index >= 0:
-            times, unreadable = event_times(raw.column(index), self._time_unit, path, self._time_column)
-            raw = raw.set_column(index, "event_time", times)
-        return conform(raw, schema), unreadable
+        if index < 0:
+            return conform(raw, schema), pa.nulls(raw.num_rows)
+        stored = raw.column(index)
+        times, _ = event_times(stored, self._time_unit, path, self._time_column)
+        return conform(raw.set_column(index, "event_time", times), schema), stored
 
     def _judge(
         self,
         batch: pa.RecordBatch,
-        times: pa.Array,
-        unreadable: int,
+        stored: pa.Array,
         reach: tuple[dt.datetime, dt.datetime],
         path: str,
         rejections: Rejections,
     ) -> None:
-        """Count this folder's rows that no window can export, with a few examples."""
+        """Count (and quarantine, where the spec says so) this folder's rows no window can export."""
+        times = batch.column(batch.schema.get_field_index("event_time"))
+        masks = {}
         if times.null_count:
-            nulls = pc.is_null(times)
-            rejections.add("unreadable_event_time", unreadable, _examples(batch, nulls, path))
-            rejections.add("null_event_time", times.null_count - unreadable, _examples(batch, nulls, path))
+            unreadable = pc.and_(pc.is_null(times), pc.is_valid(stored))
+            masks["unreadable_event_time"] = unreadable
+            masks["null_event_time"] = pc.and_(pc.is_null(times), pc.invert(unreadable))
         outside = pc.or_(
             pc.less(times, pa.scalar(reach[0], times.type)),
             pc.greater_equal(times, pa.scalar(reach[1], times.type)),
         )
-        count = pc.sum(outside).as_py() or 0
-        rejections.add("outside_partition", count, _examples(batch, outside, path) if count else [])
+        masks["outside_partition"] = pc.fill_null(outside, False)
+        for reason, mask in masks.items():
+            count = pc.sum(mask).as_py() or 0
+            if not count:
+                continue
+            rejections.add(reason, count, _examples(batch, mask, path))
+            if rejections.quarantines(reason):
+                rejections.quarantine(reason, path, batch.filter(mask), stored.filter(mask))
 
     def _file_schema(self, path: str) -> pa.Schema:
         try:

@@ -9,12 +9,16 @@ Reasons (lake sources):
 
 A folder's rows are judged once, by the window that contains the folder's UTC midnight,
 so the counts of a day add up over its windows. The policy per reason comes from
-``source.rejected_rows`` (``fail`` by default).
+``source.rejected_rows`` (``fail`` by default; ``count``; ``quarantine`` writes them to the
+window's ``_rejected/`` file through a :class:`RejectedSink`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Protocol, runtime_checkable
+
+import pyarrow as pa
 
 from airflow_export_provider.exceptions import ExportError
 
@@ -30,13 +34,34 @@ class RejectedRows(ExportError):
     """Rows of the window's source could not be exported and the spec says to fail on them."""
 
 
+class RejectedSink(Protocol):
+    """Where quarantined rows go (``rejected_file.RejectedRowsFile``)."""
+
+    def write(self, reason: str, source_file: str, rows: pa.RecordBatch, stored_times: pa.Array) -> None: ...
+
+
+@runtime_checkable
+class Quarantining(Protocol):
+    """A source that can hand its rejected rows to a sink instead of only counting them."""
+
+    def quarantine_into(self, sink: RejectedSink | None) -> None: ...
+
+
 class Rejections:
     """Counts and a few examples of rejected rows, per reason, for one read of a window."""
 
-    def __init__(self, policies: Mapping[str, str]) -> None:
+    def __init__(self, policies: Mapping[str, str], sink: RejectedSink | None = None) -> None:
         self._policies = policies
+        self._sink = sink
         self.counts: dict[str, int] = {}
         self.samples: dict[str, list[str]] = {}
+
+    def quarantines(self, reason: str) -> bool:
+        return self._sink is not None and self._policies.get(reason) == "quarantine"
+
+    def quarantine(self, reason: str, source_file: str, rows: pa.RecordBatch, stored_times: pa.Array) -> None:
+        if self._sink is not None:
+            self._sink.write(reason, source_file, rows, stored_times)
 
     def add(self, reason: str, count: int, samples: list[str]) -> None:
         if not count:
@@ -59,5 +84,6 @@ class Rejections:
             f"window {window_label}: {sum(self.counts[r] for r in failing):,} of {rows_scanned:,} rows "
             "scanned cannot be exported:\n" + "\n".join(lines) + "\nNothing was published. Fix the "
             f"source data, or export without these rows (counted in the manifest) with "
-            f"source.rejected_rows: {{{settings}}}"
+            f"source.rejected_rows: {{{settings}}} (or quarantine instead of count, to keep them in the "
+            "window's _rejected/ file)"
         )

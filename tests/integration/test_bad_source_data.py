@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -328,3 +329,42 @@ def test_any_time_representation_gives_a_clear_error_or_every_row_accounted_for(
     tolerance = dt.timedelta(microseconds=precision if kind != "float_s" else 2)
     for got, want in zip(exported_times(s3, result), sorted(present), strict=True):
         assert dt.timedelta(0) <= want - got < tolerance
+
+
+def test_quarantined_rows_are_published_with_their_window_and_leave_with_it(s3: Any, tmp_path: Path) -> None:
+    s3.create_bucket(Bucket=BUCKET)
+    texts = [
+        None if i % 10 == 0 else "not a time" if i % 10 == 1 else m.isoformat() for i, m in enumerate(MOMENTS)
+    ]
+    lake = write_lake(tmp_path, pa.array(texts))
+    result = export(spec(lake, rejected_rows="quarantine"))
+    published = manifest(s3, result)
+    entry = published["rejected_file"]
+    assert entry["key"] == "p/_rejected/bad/2025-03-01/1740787200-0.jsonl.gz"
+    assert entry["records"] == 20 and entry["by_reason"] == {
+        "null_event_time": 10,
+        "unreadable_event_time": 10,
+    }
+    stored = s3.get_object(Bucket=BUCKET, Key=entry["key"])["Body"].read()
+    assert hashlib.sha256(stored).hexdigest() == entry["sha256"] and len(stored) == entry["bytes"]
+    rows = [json.loads(line) for line in gzip.decompress(stored).decode().splitlines()]
+    unreadable = [row for row in rows if row["reason"] == "unreadable_event_time"]
+    assert len(unreadable) == 10 and {row["event_time_as_stored"] for row in unreadable} == {"not a time"}
+    assert {row["event"]["user_id"] for row in rows} == {f"u{i}" for i in range(100) if i % 10 in (0, 1)}
+    assert all(row["source_file"].endswith("part-00000.parquet") for row in rows)
+    assert result.records == 80 and entry["key"] not in {f.key for f in result.files}
+
+    fixed = write_lake(tmp_path / "fixed", pa.array(MOMENTS, pa.timestamp("us", "UTC")))
+    again = export(spec(fixed, rejected_rows="quarantine"))
+    assert manifest(s3, again)["rejected_file"] is None and entry["key"] in again.stale_deleted
+    keys = {item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
+    assert entry["key"] not in keys
+
+
+def test_a_failing_window_leaves_no_quarantine_file(s3: Any, tmp_path: Path) -> None:
+    s3.create_bucket(Bucket=BUCKET)
+    misfiled = [None if i < 5 else m + dt.timedelta(days=3) if i < 10 else m for i, m in enumerate(MOMENTS)]
+    lake = write_lake(tmp_path, pa.array(misfiled, pa.timestamp("us", "UTC")))
+    with pytest.raises(RejectedRows, match="5 rows filed under a date= folder"):
+        export(spec(lake, rejected_rows={"null_event_time": "quarantine", "outside_partition": "fail"}))
+    assert nothing_published(s3)
