@@ -8,12 +8,12 @@ credentials, bucket, prefix and encryption, on one probe object
 request                                why the export needs it
 =====================================  =========================================
 ``GetBucketLocation``                  the bucket exists, and is in the configured region
-``ListBucket`` (prefix)                find stale parts and what a killed run left
+``ListBucket`` (prefix)                find what a run of an earlier version left
 ``ListBucketMultipartUploads``         abort uploads a killed run left open
-``PutObject`` (with the spec's SSE)    write files, manifests, markers
-``GetObject``                          read the previous manifest and pending marker
-``CreateMultipartUpload`` + ``Abort``  stream big files; abort on failure
-``DeleteObject``                       remove stale parts and the pending marker
+``PutObject`` (with the spec's SSE)    write files, manifests, the lease and the journal
+``GetObject``                          read the manifest, lease and journal; check completions
+``CreateMultipartUpload`` + ``Abort``  stream files, completed at commit; abort on failure
+``DeleteObject``                       remove stale files, the journal and the lease
 KMS ``GenerateDataKey`` + ``Decrypt``  SSE-KMS objects (multipart needs both)
 =====================================  =========================================
 
