@@ -196,14 +196,23 @@ class WindowCommit:
         """Release the lease (whatever happened: a lease is never left behind by a live run)."""
         self._lease.release()
 
-    def check_records(self, records: int, published: PublishedWindow, *, allow_fewer: bool) -> None:
+    def check_records(
+        self, records: int, published: PublishedWindow, *, allow_fewer: bool, spec_hash: str
+    ) -> None:
         """No silent shrink: fewer records than the published window needs ``allow_fewer``."""
         if allow_fewer or published.records is None or records >= published.records:
             return
+        previous_hash = (published.manifest or {}).get("spec_hash")
+        changed = (
+            f" The export's definition changed since (spec hash {previous_hash} → {spec_hash}): if it now "
+            "selects fewer events, that is the reason."
+            if previous_hash and previous_hash != spec_hash
+            else ""
+        )
         raise FewerRecords(
             f"window {self._window}: this run found {records:,} records, but the published window has "
-            f"{published.records:,} ({published.manifest_url}). Nothing was changed. If the source now "
-            "really holds fewer events (e.g. deleted users' events), run the window again with "
+            f"{published.records:,} ({published.manifest_url}). Nothing was changed.{changed} If the source "
+            "now really holds fewer events (e.g. deleted users' events), run the window again with "
             "allow_fewer_records: true in the run's conf (Trigger form or dag_run.conf) or "
             "`airflow-export run --allow-fewer-records`; otherwise check the source (moved, emptied or "
             "aged out?)"
@@ -300,7 +309,7 @@ class WindowCommit:
         journal = _Journal.parse(data, self._destination.url(self._journal_key))
         try:
             self._publish(journal)
-        except UploadLost as error:
+        except (UploadLost, CommitConflict) as error:  # never block the window: export it anew
             self.recovery.unfinishable_commit_of = journal.run_id
             self.recovery.stale_keys |= journal.keys | set(journal.stale)
             self._destination.delete([self._journal_key])

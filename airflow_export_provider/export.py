@@ -276,7 +276,12 @@ def _commit(
     """Publish the written files; until the commit is journaled, any failure aborts them."""
     files = written.files
     try:
-        committer.check_records(sum(f.records for f in files), published, allow_fewer=allow_fewer_records)
+        committer.check_records(
+            sum(f.records for f in files),
+            published,
+            allow_fewer=allow_fewer_records,
+            spec_hash=spec.spec_hash,
+        )
         used = {f.event_name for f in files}
         uploads = written.writer.uploads
         quarantined = written.rejected.finish()

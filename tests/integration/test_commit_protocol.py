@@ -146,6 +146,11 @@ def assert_final_state_is_one_clean_export(s3: Any, lake: Path, spec_mapping: di
     ]
 
 
+def logged(caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]) -> str:
+    """What the run logged: once Airflow has configured logging, records go to stdout via structlog."""
+    return caplog.text + capsys.readouterr().out
+
+
 def data_objects(listing: dict[str, str]) -> dict[str, str]:
     """What readers that list the window's folder see (no bookkeeping under ``_``-folders)."""
     return {key: etag for key, etag in listing.items() if "/_" not in key}
@@ -320,7 +325,7 @@ def test_a_live_lease_makes_a_run_wait_and_then_say_who_holds_it(s3: Any, lake: 
 
 
 def test_an_expired_lease_of_another_machine_is_taken_over(
-    s3: Any, lake: Path, caplog: pytest.LogCaptureFixture
+    s3: Any, lake: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
     s3.create_bucket(Bucket=BUCKET)
     lease_key = manifest_key().replace("_manifests", "_leases").replace(".json", ".lease")
@@ -331,7 +336,8 @@ def test_an_expired_lease_of_another_machine_is_taken_over(
     s3.put_object(Bucket=BUCKET, Key=lease_key, Body=json.dumps(dead_machine).encode())
     result = run(mapping(lake), lease_wait_seconds=5)
     assert result.records > 0 and lease_key not in objects(s3)
-    assert "took over the lease" in caplog.text and "a run on worker-7" in caplog.text
+    text = logged(caplog, capsys)
+    assert "took over the lease" in text and "a run on worker-7" in text
 
 
 def test_a_lease_of_a_live_run_on_another_machine_is_not_taken_over(s3: Any, lake: Path) -> None:
@@ -345,3 +351,26 @@ def test_a_lease_of_a_live_run_on_another_machine_is_not_taken_over(s3: Any, lak
     with pytest.raises(WindowBusy, match="a run on worker-8"):
         run(mapping(lake), lease_wait_seconds=1)
     assert set(objects(s3)) == {lease_key}
+
+
+def test_a_journal_that_can_no_longer_be_finished_never_blocks_its_window(
+    s3: Any, lake: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Killed before its manifest; then the manifest changed behind its back (a hand edit, a restore)."""
+    s3.create_bucket(Bucket=BUCKET)
+    run(mapping(lake, **MANY_FILES))
+    returncode, stderr, _ = worker(mapping(lake), tmp_path, die_at="before-manifest")
+    assert returncode == -signal.SIGKILL, stderr[-2000:]
+    s3.put_object(Bucket=BUCKET, Key=manifest_key(), Body=read(s3, manifest_key()) + b" ")
+    rerun = run(mapping(lake))
+    assert rerun.finished_commit_of is None and "could not be finished" in logged(caplog, capsys)
+    assert_final_state_is_one_clean_export(s3, lake, mapping(lake))
+
+
+def test_a_shrink_after_the_definition_changed_says_so(s3: Any, lake: Path) -> None:
+    s3.create_bucket(Bucket=BUCKET)
+    run(mapping(lake))
+    narrower = {**mapping(lake), "fields": {"events": {"include": ["Charged"]}}}
+    with pytest.raises(FewerRecords, match=r"definition changed since \(spec hash \w+ → \w+\)"):
+        run(narrower)
+    assert run(narrower, allow_fewer_records=True).records > 0
