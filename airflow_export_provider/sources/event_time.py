@@ -8,8 +8,10 @@ Accepted, per column type:
   (``event_time: {column: ts, unit: ms}``); a unit that puts the data outside 1980-2200
   is refused, since it is almost always a wrong unit (seconds read as milliseconds land
   in January 1970);
-- ISO 8601 text, with a zone offset or ``Z`` (or without: UTC); a value that is not a time
-  becomes null and is counted as an *unreadable* event time.
+- ISO 8601 text, with a zone offset or ``Z`` (or without: UTC).
+
+A value that is not a time (text that does not parse, a NaN epoch) becomes null; the lake
+counts it as an *unreadable* event time (``sources/rejections.py``).
 
 Any other type fails the window with a message naming the file, the column, its type and
 what is accepted: an export never filters events away because it misread their times.
@@ -38,31 +40,20 @@ class EventTimeError(EventSchemaError):
     """A source's event-time column cannot be read as times; the message says why and what to do."""
 
 
-def is_readable_type(data_type: pa.DataType) -> bool:
-    return bool(
-        pa.types.is_timestamp(data_type)
-        or pa.types.is_integer(data_type)
-        or pa.types.is_floating(data_type)
-        or pa.types.is_string(data_type)
-        or pa.types.is_large_string(data_type)
-        or pa.types.is_null(data_type)
-    )
-
-
-def event_times(values: pa.Array, unit: EpochUnit | None, where: str, column: str) -> tuple[pa.Array, int]:
-    """``values`` as canonical event times, and how many non-null values could not be read.
+def event_times(values: pa.Array, unit: EpochUnit | None, where: str, column: str) -> pa.Array:
+    """``values`` as canonical event times; a value that is not a time (text, NaN) becomes null.
 
     :param where: the file (or table) the values come from, for messages.
     :param column: the column's name in the source, for messages.
     """
     kind = values.type
     if pa.types.is_null(kind):
-        return pa.nulls(len(values), EVENT_TIME_TYPE), 0
+        return pa.nulls(len(values), EVENT_TIME_TYPE)
     if pa.types.is_timestamp(kind):
         zoned = values if kind.tz is not None else values.cast(pa.timestamp(kind.unit, "UTC"))
-        return pc.cast(zoned, EVENT_TIME_TYPE, safe=False), 0
+        return pc.cast(zoned, EVENT_TIME_TYPE, safe=False)
     if pa.types.is_integer(kind) or pa.types.is_floating(kind):
-        return _from_epoch(values, unit, where, column), 0
+        return _from_epoch(values, unit, where, column)
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         return _from_text(values)
     raise EventTimeError(
@@ -77,6 +68,8 @@ def _from_epoch(values: pa.Array, unit: EpochUnit | None, where: str, column: st
             "times, declare their unit in the source spec: event_time: {column: "
             f"{column}, unit: s}} (or ms, us, ns)"
         )
+    if pa.types.is_floating(values.type):  # NaN is no time: null, counted as unreadable
+        values = pc.if_else(pc.is_nan(values), pa.scalar(None, values.type), values)
     if unit == "ns":
         micros = pc.divide(values.cast(pa.float64()) if pa.types.is_floating(values.type) else values, 1_000)
     else:
@@ -100,21 +93,15 @@ def _from_epoch(values: pa.Array, unit: EpochUnit | None, where: str, column: st
     return times
 
 
-def _from_text(values: pa.Array) -> tuple[pa.Array, int]:
+def _from_text(values: pa.Array) -> pa.Array:
     for target in (EVENT_TIME_TYPE, pa.timestamp("us")):
         try:
             parsed = values.cast(target)
         except pa.ArrowInvalid:
             continue
-        return (parsed if target == EVENT_TIME_TYPE else parsed.cast(EVENT_TIME_TYPE)), 0
+        return parsed if target == EVENT_TIME_TYPE else parsed.cast(EVENT_TIME_TYPE)
     # Mixed or odd spellings: the slow path, value by value (only batches that need it).
-    times: list[dt.datetime | None] = []
-    unreadable = 0
-    for text in values.to_pylist():
-        moment = _parse(text)
-        unreadable += text is not None and moment is None
-        times.append(moment)
-    return pa.array(times, EVENT_TIME_TYPE), unreadable
+    return pa.array([_parse(text) for text in values.to_pylist()], EVENT_TIME_TYPE)
 
 
 def _parse(text: str | None) -> dt.datetime | None:

@@ -53,7 +53,7 @@ class LakeSource:
 
     :param time_column: the column holding the event time (read as ``event_time``).
     :param time_unit: the unit of an epoch-number time column.
-    :param rejected_rows: the policy per rejection reason (``fail`` or ``count``).
+    :param rejected_rows: the policy per rejection reason (``fail``, ``count`` or ``quarantine``).
     :param reach: the times the windows reading a ``date=`` folder cover (grid windows can
         cross UTC midnight); rows outside it are never exported by any window.
     """
@@ -174,7 +174,7 @@ class LakeSource:
         if index < 0:
             return conform(raw, schema), pa.nulls(raw.num_rows)
         stored = raw.column(index)
-        times, _ = event_times(stored, self._time_unit, path, self._time_column)
+        times = event_times(stored, self._time_unit, path, self._time_column)
         return conform(raw.set_column(index, "event_time", times), schema), stored
 
     def _judge(
@@ -202,8 +202,7 @@ class LakeSource:
             if not count:
                 continue
             rejections.add(reason, count, _examples(batch, mask, path))
-            if rejections.quarantines(reason):
-                rejections.quarantine(reason, path, batch.filter(mask), stored.filter(mask))
+            rejections.quarantine(reason, path, batch, stored, mask)
 
     def _file_schema(self, path: str) -> pa.Schema:
         try:

@@ -56,12 +56,12 @@ class Rejections:
         self.counts: dict[str, int] = {}
         self.samples: dict[str, list[str]] = {}
 
-    def quarantines(self, reason: str) -> bool:
-        return self._sink is not None and self._policies.get(reason) == "quarantine"
-
-    def quarantine(self, reason: str, source_file: str, rows: pa.RecordBatch, stored_times: pa.Array) -> None:
-        if self._sink is not None:
-            self._sink.write(reason, source_file, rows, stored_times)
+    def quarantine(
+        self, reason: str, source_file: str, batch: pa.RecordBatch, stored_times: pa.Array, mask: pa.Array
+    ) -> None:
+        """Hand the rows ``mask`` picks to the sink, if the policy for ``reason`` is ``quarantine``."""
+        if self._sink is not None and self._policies.get(reason) == "quarantine":
+            self._sink.write(reason, source_file, batch.filter(mask), stored_times.filter(mask))
 
     def add(self, reason: str, count: int, samples: list[str]) -> None:
         if not count:

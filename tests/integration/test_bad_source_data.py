@@ -368,3 +368,15 @@ def test_a_failing_window_leaves_no_quarantine_file(s3: Any, tmp_path: Path) -> 
     with pytest.raises(RejectedRows, match="5 rows filed under a date= folder"):
         export(spec(lake, rejected_rows={"null_event_time": "quarantine", "outside_partition": "fail"}))
     assert nothing_published(s3)
+
+
+def test_a_nan_epoch_is_an_unreadable_time_not_a_crash(s3: Any, tmp_path: Path) -> None:
+    s3.create_bucket(Bucket=BUCKET)
+    seconds = [float("nan") if i % 10 == 0 else micros(m) / 1_000_000 for i, m in enumerate(MOMENTS)]
+    lake = write_lake(tmp_path, pa.array(seconds, pa.float64()))
+    with pytest.raises(RejectedRows, match="10 rows whose event time is not a time"):
+        export(spec(lake, event_time={"unit": "s"}))
+    result = export(spec(lake, event_time={"unit": "s"}, rejected_rows="count"))
+    assert result.records == 90 and manifest(s3, result)["source"]["rows_rejected"] == {
+        "unreadable_event_time": 10
+    }
