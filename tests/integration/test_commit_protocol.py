@@ -151,6 +151,17 @@ def logged(caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str])
     return caplog.text + capsys.readouterr().out
 
 
+def records_by_file(s3: Any, bucket: str = BUCKET) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Each file the manifest lists, with its records parsed in file order."""
+    return [
+        (
+            entry["key"],
+            [json.loads(line) for line in gzip.decompress(read(s3, entry["key"], bucket)).splitlines()],
+        )
+        for entry in manifest(s3, bucket)["files"]
+    ]
+
+
 def data_objects(listing: dict[str, str]) -> dict[str, str]:
     """What readers that list the window's folder see (no bookkeeping under ``_``-folders)."""
     return {key: etag for key, etag in listing.items() if "/_" not in key}
@@ -220,7 +231,18 @@ def test_runs_killed_at_random_moments_never_leave_a_window_a_verifying_reader_g
         with contextlib.suppress(Mismatch):
             assert records_as_a_manifest_reader_sees_them(s3) == expected
     run(mapping(lake))
-    assert_final_state_is_one_clean_export(s3, lake, mapping(lake))
+    assert records_as_a_manifest_reader_sees_them(s3) == expected
+    published = manifest(s3)
+    assert set(objects(s3)) == {e["key"] for e in published["files"]} | {
+        manifest_key(),
+        f"{PREFIX}/_schema/daily.json",
+    }
+    assert open_uploads(s3) == []
+    s3.create_bucket(Bucket=CLEAN_BUCKET)
+    run({**mapping(lake), "destination": {**mapping(lake)["destination"], "bucket": CLEAN_BUCKET}})
+    # Same files, each with the same records in the same order as a clean export; byte
+    # identity is asserted per kill step by the test above.
+    assert records_by_file(s3) == records_by_file(s3, CLEAN_BUCKET)
 
 
 def test_two_runs_of_one_window_at_once_write_one_after_the_other(
