@@ -34,7 +34,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from airflow_export_provider.sample_events import write_lake
+    from airflow_export_provider.testing.sample_events import write_lake
 
     files = write_lake(
         args.out, args.start, args.days, args.events_per_day, file_format=args.format, seed=args.seed
@@ -146,7 +146,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from airflow_export_provider.demo import run_demo
+    from airflow_export_provider.testing.demo import run_demo
 
     return run_demo(events_per_day=args.events_per_day, keep=args.keep)
 

@@ -41,8 +41,8 @@ sys.path.insert(0, str(REPO))
 import pyarrow as pa  # noqa: E402
 
 from airflow_export_provider.compression import compressor_name  # noqa: E402
-from airflow_export_provider.loopback_s3 import LoopbackS3, loopback_s3  # noqa: E402
-from airflow_export_provider.sample_events import write_lake  # noqa: E402
+from airflow_export_provider.testing.loopback_s3 import LoopbackS3, loopback_s3  # noqa: E402
+from airflow_export_provider.testing.sample_events import write_lake  # noqa: E402
 
 DAY = dt.date(2025, 3, 1)
 START, END = "2025-03-01T00:00:00+00:00", "2025-03-02T00:00:00+00:00"

@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 
 import pyarrow.parquet as pq  # noqa: E402
 
-from airflow_export_provider.sample_events import write_lake  # noqa: E402
+from airflow_export_provider.testing.sample_events import write_lake  # noqa: E402
 from tests.postgres import Postgres, throwaway_postgres  # noqa: E402
 from tests.sql_events import COLUMNS, TABLE  # noqa: E402
 

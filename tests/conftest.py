@@ -30,8 +30,8 @@ os.environ.update(
     }
 )
 
-from airflow_export_provider.loopback_s3 import LoopbackS3, loopback_s3  # noqa: E402
-from airflow_export_provider.sample_events import write_lake  # noqa: E402
+from airflow_export_provider.testing.loopback_s3 import LoopbackS3, loopback_s3  # noqa: E402
+from airflow_export_provider.testing.sample_events import write_lake  # noqa: E402
 from tests.postgres import Postgres, throwaway_postgres  # noqa: E402
 
 LAKE_DAY = dt.date(2025, 3, 1)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from airflow_export_provider.loopback_s3 import free_port
+from airflow_export_provider.testing.loopback_s3 import free_port
 
 PARTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 LIFETIME_SECONDS = 1500

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from airflow_export_provider.loopback_s3 import free_port
+from airflow_export_provider.testing.loopback_s3 import free_port
 
 LIFETIME_SECONDS = 1800
 

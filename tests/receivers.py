@@ -96,7 +96,7 @@ class SmtpReceiver:
 def smtp_receiver() -> Iterator[SmtpReceiver]:
     from aiosmtpd.controller import Controller
 
-    from airflow_export_provider.loopback_s3 import free_port
+    from airflow_export_provider.testing.loopback_s3 import free_port
 
     receiver = SmtpReceiver("127.0.0.1", free_port())
 

@@ -20,8 +20,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from airflow_export_provider.loopback_s3 import LoopbackS3
-from airflow_export_provider.sample_events import write_lake
+from airflow_export_provider.testing.loopback_s3 import LoopbackS3
+from airflow_export_provider.testing.sample_events import write_lake
 from tests.conftest import LAKE_DAY, REPO
 
 pytestmark = pytest.mark.integration

@@ -22,10 +22,10 @@ import pytest
 
 from airflow_export_provider.destinations import destination_for
 from airflow_export_provider.export import export_window
-from airflow_export_provider.sample_events import write_lake
 from airflow_export_provider.schema_store import ColumnsChanged, DecidedSchema, SchemaStore
 from airflow_export_provider.sources import source_for
 from airflow_export_provider.spec import ExportSpec
+from airflow_export_provider.testing.sample_events import write_lake
 from airflow_export_provider.windows import Window
 from tests.reference import (
     carried_properties,

@@ -12,7 +12,7 @@ from typing import Any
 import pendulum
 import pytest
 
-from airflow_export_provider.demo import DEMO_SPEC_YAML
+from airflow_export_provider.testing.demo import DEMO_SPEC_YAML
 from tests.conftest import LAKE_DAY, REPO
 
 pytestmark = [pytest.mark.system, pytest.mark.usefixtures("airflow_db")]

@@ -26,8 +26,8 @@ import yaml
 from airflow_export_provider.destinations import destination_for
 from airflow_export_provider.export import layout_for
 from airflow_export_provider.lease import LeaseHolder, WindowLease
-from airflow_export_provider.loopback_s3 import LoopbackS3
 from airflow_export_provider.spec import ExportSpec
+from airflow_export_provider.testing.loopback_s3 import LoopbackS3
 from airflow_export_provider.windows import Window
 from tests.conftest import REPO, upload_lake
 from tests.live_airflow import LiveAirflow, live_airflow

@@ -78,8 +78,8 @@ def _airflow(args: list[str], env: dict[str, str]) -> subprocess.CompletedProces
 
 
 def run_demo(events_per_day: int = 200_000, keep: Path | None = None) -> int:
-    from airflow_export_provider.loopback_s3 import loopback_s3
-    from airflow_export_provider.sample_events import write_lake
+    from airflow_export_provider.testing.loopback_s3 import loopback_s3
+    from airflow_export_provider.testing.sample_events import write_lake
 
     workdir = keep or Path(tempfile.mkdtemp(prefix="airflow-export-demo-"))
     dags = workdir / "dags"
