@@ -26,8 +26,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from airflow_export_provider.events import EventSchemaError
-from airflow_export_provider.fields import STANDARD_IDENTIFIERS, FieldsSpec, Renamed
 from airflow_export_provider.schema_store import DecidedSchema
+from airflow_export_provider.spec.fields import STANDARD_IDENTIFIERS, FieldsSpec, Renamed
 
 IDENTITY_GROUP = "identity"
 PROFILE_GROUP = "profile"

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from airflow_export_provider.fields import FieldsSpec
 from airflow_export_provider.formats import Preparation
 from airflow_export_provider.projection import Projector, select_events, side_by_side
+from airflow_export_provider.spec.fields import FieldsSpec
 
 EventRows = list[tuple[str | None, pa.RecordBatch]]
 

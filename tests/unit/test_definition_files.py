@@ -11,10 +11,10 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airflow_export_provider.bucket_names import bucket_name_problem
 from airflow_export_provider.exceptions import ExportSpecError
 from airflow_export_provider.spec import ExportSpec
-from airflow_export_provider.yaml_files import MAX_BYTES, load_definition, load_text
+from airflow_export_provider.spec.bucket_names import bucket_name_problem
+from airflow_export_provider.spec.definition_files import MAX_BYTES, load_definition, load_text
 
 KEYS = st.text(alphabet="abcdefghij_", min_size=1, max_size=6)
 SCALARS = st.one_of(st.integers(-1000, 1000), st.booleans(), st.text(alphabet="xyz 123", max_size=8))

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from airflow_export_provider.fields import FieldsSpec, Renamed
 from airflow_export_provider.spec import ExportSpec
+from airflow_export_provider.spec.fields import FieldsSpec, Renamed
 from tests.unit.test_spec import problems, valid
 
 

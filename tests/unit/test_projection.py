@@ -9,7 +9,6 @@ import pyarrow as pa
 import pytest
 
 from airflow_export_provider.events import EventSchemaError, conform, window_schema
-from airflow_export_provider.fields import FieldsSpec
 from airflow_export_provider.projection import (
     Projector,
     property_sources,
@@ -18,6 +17,7 @@ from airflow_export_provider.projection import (
     select_events,
 )
 from airflow_export_provider.schema_store import DecidedSchema, merge
+from airflow_export_provider.spec.fields import FieldsSpec
 from tests.reference import split_by_event
 
 UTC = dt.timezone.utc

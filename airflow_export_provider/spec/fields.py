@@ -22,7 +22,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -31,6 +30,7 @@ from pydantic import (
 )
 
 from airflow_export_provider.events import COMM_PREFS_TYPE, DEVICE_TYPE
+from airflow_export_provider.spec.base import SpecModel
 from airflow_export_provider.windows import check_timezone
 
 TimeZoneName = Annotated[str, AfterValidator(check_timezone)]
@@ -46,10 +46,6 @@ _IDENTIFIER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 _GLOB_CHARACTERS = frozenset("*?[")
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 def _check_output_name(name: str, what: str) -> str:
     if not _OUTPUT_NAME.fullmatch(name):
         raise ValueError(
@@ -59,7 +55,7 @@ def _check_output_name(name: str, what: str) -> str:
     return name
 
 
-class Renamed(_Model):
+class Renamed(SpecModel):
     """A source field written under a chosen output name (``{name: amount, as: value}``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -95,7 +91,7 @@ def _all_or_list(value: Any) -> Any:
     return value
 
 
-class IdentifiersSpec(_Model):
+class IdentifiersSpec(SpecModel):
     """Who the event belongs to, in priority order.
 
     ``fallback`` writes one value per record, the first of ``use`` that the record has
@@ -132,7 +128,7 @@ class IdentifiersSpec(_Model):
         return self
 
 
-class EventTimeSpec(_Model):
+class EventTimeSpec(SpecModel):
     """How ``eventTime`` is written.
 
     ``iso``: ISO 8601 text with the zone's offset (a typed timestamp in Parquet);
@@ -146,7 +142,7 @@ class EventTimeSpec(_Model):
 SelectAll = Literal["all"]
 
 
-class EventsSpec(_Model):
+class EventsSpec(SpecModel):
     """Which events are exported and under which names.
 
     ``include`` is ``all``, the name of a category, or a list of names and glob patterns
@@ -242,7 +238,7 @@ def _matches(patterns: tuple[str, ...] | None, event_name: str | None) -> bool:
 PropertyList = Annotated[SelectAll | tuple[Renamed, ...], BeforeValidator(_all_or_list)]
 
 
-class PropertiesSpec(_Model):
+class PropertiesSpec(SpecModel):
     """Event properties: per event a list (select, rename, order) or ``all``; ``default`` for the rest.
 
     ``rename_everywhere`` copies a rename to every event that has the property, except
@@ -322,7 +318,7 @@ FieldList = Annotated[SelectAll | tuple[str, ...], BeforeValidator(_all_or_list)
 ProfileList = Annotated[SelectAll | tuple[Renamed, ...], BeforeValidator(_all_or_list)]
 
 
-class FieldsSpec(_Model):
+class FieldsSpec(SpecModel):
     """The record's content; see docs/spec-reference.md#fields."""
 
     identifiers: IdentifiersSpec = IdentifiersSpec()

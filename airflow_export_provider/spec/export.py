@@ -1,0 +1,95 @@
+"""The export definition: one declarative model, validated once, trusted everywhere after.
+
+A user's YAML (or a dict in a DAG file) becomes an :class:`ExportSpec`. Validation
+happens when the DAG file is parsed, and every problem is reported at once in an
+:class:`~airflow_export_provider.exceptions.ExportSpecError` naming the key, the value
+seen and what is allowed.
+
+pydantic is used rather than hand-written dataclass checks because Airflow already
+depends on it and it gives nested key paths, unknown-key rejection and type coercion
+from YAML for free; :func:`~airflow_export_provider.spec.errors.describe_errors` turns its
+errors into our wording.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, ValidationError, model_validator
+
+from airflow_export_provider.exceptions import ExportSpecError
+from airflow_export_provider.spec.access import AccessSpec
+from airflow_export_provider.spec.alerts import AlertsSpec
+from airflow_export_provider.spec.base import SAFE_ID, SpecModel
+from airflow_export_provider.spec.completeness import CompletenessSpec
+from airflow_export_provider.spec.definition_files import load_definition
+from airflow_export_provider.spec.destination import DestinationSpec
+from airflow_export_provider.spec.errors import describe_errors
+from airflow_export_provider.spec.fields import FieldsSpec
+from airflow_export_provider.spec.format import FormatSpec
+from airflow_export_provider.spec.layout import LayoutSpec
+from airflow_export_provider.spec.schedule import OneTimeSpec, ScheduleSpec
+from airflow_export_provider.spec.source import SourceSpec
+
+
+class ExportSpec(SpecModel):
+    """One export: which events, from where, to which bucket, in which format, how often."""
+
+    export_id: Annotated[str, Field(pattern=SAFE_ID)]
+    account_id: Annotated[str, Field(pattern=SAFE_ID)]
+    description: str = ""
+    source: SourceSpec
+    destination: DestinationSpec
+    layout: LayoutSpec = LayoutSpec()
+    format: FormatSpec = FormatSpec()
+    fields: FieldsSpec = FieldsSpec()
+    schedule: ScheduleSpec
+    one_time: OneTimeSpec = OneTimeSpec()
+    access: AccessSpec = AccessSpec()
+    alerts: AlertsSpec = AlertsSpec()
+    completeness: CompletenessSpec = CompletenessSpec()
+
+    @model_validator(mode="after")
+    def _completeness_fits_the_source(self) -> ExportSpec:
+        mode = self.completeness.mode
+        if mode == "watermark" and self.source.type != "sql":
+            raise ValueError(
+                "completeness mode 'watermark' needs a SQL source; use 'marker' or 'lateness' for a lake"
+            )
+        if mode == "marker" and self.source.type != "lake":
+            raise ValueError(
+                "completeness mode 'marker' needs a lake source; use 'watermark' or 'lateness' for SQL"
+            )
+        return self
+
+    @property
+    def dag_id(self) -> str:
+        return f"export__{self.export_id}"
+
+    @property
+    def one_time_dag_id(self) -> str:
+        return f"export__{self.export_id}__one_time"
+
+    @property
+    def spec_hash(self) -> str:
+        """A stable fingerprint recorded in every manifest, so readers can tell spec changes apart."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+    @classmethod
+    def from_mapping(cls, data: Any, source: str | None = None) -> ExportSpec:
+        if not isinstance(data, Mapping):
+            raise ExportSpecError([f"expected a mapping of keys, got {type(data).__name__}"], source)
+        try:
+            return cls.model_validate(dict(data))
+        except ValidationError as error:
+            raise ExportSpecError(describe_errors(error), source) from None
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> ExportSpec:
+        """Read and validate a definition file (anchors, aliases and duplicate keys refused)."""
+        return cls.from_mapping(load_definition(path), source=str(path))
