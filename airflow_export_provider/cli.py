@@ -44,11 +44,11 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from airflow_export_provider.destinations import destination_for
-    from airflow_export_provider.export import export_window
-    from airflow_export_provider.sources import source_for
+    from airflow_export_provider.engine.destinations import destination_for
+    from airflow_export_provider.engine.run import export_window
+    from airflow_export_provider.engine.sources import source_for
+    from airflow_export_provider.engine.windows import parse_moment
     from airflow_export_provider.spec import ExportSpec
-    from airflow_export_provider.windows import parse_moment
 
     spec = ExportSpec.from_yaml(args.spec)
     zone = spec.schedule.timezone
@@ -66,11 +66,11 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _preview(args: argparse.Namespace) -> int:
-    from airflow_export_provider.destinations import destination_for
-    from airflow_export_provider.preview import preview, render, sample_window
-    from airflow_export_provider.sources import source_for
+    from airflow_export_provider.engine.destinations import destination_for
+    from airflow_export_provider.engine.preview import preview, render, sample_window
+    from airflow_export_provider.engine.sources import source_for
+    from airflow_export_provider.engine.windows import Window, parse_moment
     from airflow_export_provider.spec import ExportSpec
-    from airflow_export_provider.windows import Window, parse_moment
 
     spec = ExportSpec.from_yaml(args.spec)
     if args.source_path is not None:
@@ -121,7 +121,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _policy(args: argparse.Namespace) -> int:
-    from airflow_export_provider.policy import render
+    from airflow_export_provider.engine.policy import render
     from airflow_export_provider.spec import ExportSpec
 
     spec = ExportSpec.from_yaml(args.spec)

@@ -30,8 +30,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from isal import igzip_threaded
 
-from airflow_export_provider.formats.json_kernels import json_objects, text_buffer
-from airflow_export_provider.formats.xml import event_elements
+from airflow_export_provider.engine.formats.json_kernels import json_objects, text_buffer
+from airflow_export_provider.engine.formats.xml import event_elements
 
 PART_BYTES = 8 * 1024 * 1024
 ROWS_PER_BATCH = 65_536

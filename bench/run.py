@@ -40,7 +40,7 @@ sys.path.insert(0, str(REPO))
 
 import pyarrow as pa  # noqa: E402
 
-from airflow_export_provider.compression import compressor_name  # noqa: E402
+from airflow_export_provider.engine.runtime.compression import compressor_name  # noqa: E402
 from airflow_export_provider.testing.loopback_s3 import LoopbackS3, loopback_s3  # noqa: E402
 from airflow_export_provider.testing.sample_events import write_lake  # noqa: E402
 

@@ -38,11 +38,11 @@ GROUPS = ("custom_identities", "profile", "device", "comm_prefs", "properties")
 CHILD = """
 import json, resource, sys, tempfile, time
 import pendulum
-from airflow_export_provider.destinations import destination_for
-from airflow_export_provider.export import export_window
-from airflow_export_provider.sources import source_for
+from airflow_export_provider.engine.destinations import destination_for
+from airflow_export_provider.engine.run import export_window
+from airflow_export_provider.engine.sources import source_for
 from airflow_export_provider.spec import ExportSpec
-from airflow_export_provider.windows import Window
+from airflow_export_provider.engine.windows import Window
 spec = ExportSpec.from_mapping(json.loads(sys.argv[1]))
 window = Window(pendulum.datetime(2025, 3, 1), pendulum.datetime(2025, 3, 2))
 started = time.perf_counter()
@@ -65,7 +65,7 @@ def load(postgres: Postgres, rows: int, database: str) -> float:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    from airflow_export_provider.formats.json_kernels import json_values
+    from airflow_export_provider.engine.formats.json_kernels import json_values
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as lake:

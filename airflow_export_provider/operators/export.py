@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from airflow_export_provider.destinations import destination_for
+from airflow_export_provider.engine.destinations import destination_for
+from airflow_export_provider.engine.run import export_window
+from airflow_export_provider.engine.sources import source_for
+from airflow_export_provider.engine.windows import parse_moment
 from airflow_export_provider.exceptions import WindowError
-from airflow_export_provider.export import export_window
-from airflow_export_provider.sources import source_for
 from airflow_export_provider.spec import ExportSpec
 from airflow_export_provider.version_compat import BaseOperator, Context
-from airflow_export_provider.windows import parse_moment
 
 
 class EventExportOperator(BaseOperator):

@@ -17,10 +17,10 @@ import pendulum
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from pendulum import DateTime
 
+from airflow_export_provider.engine.windows import WindowGrid, parse_moment
 from airflow_export_provider.exceptions import WindowError
 from airflow_export_provider.spec import ExportSpec
 from airflow_export_provider.version_compat import AirflowSkipException, BaseOperator, Context
-from airflow_export_provider.windows import WindowGrid, parse_moment
 
 MAX_MAPPED_TASKS = 1_000
 """Stay under Airflow's ``[core] max_map_length`` (1024): long ranges get several days per task."""

@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from airflow_export_provider.completeness import check_window
+from airflow_export_provider.engine.completeness import check_window
+from airflow_export_provider.engine.windows import Window
 from airflow_export_provider.spec import ExportSpec
 from airflow_export_provider.version_compat import AirflowFailException, BaseSensorOperator, Context
-from airflow_export_provider.windows import Window
 
 
 class WindowCompleteSensor(BaseSensorOperator):

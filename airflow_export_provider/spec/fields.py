@@ -5,7 +5,7 @@ when the DAG file is parsed: which identifiers (and how missing ones fall back),
 the event time is written, which profile, device and preference fields, which events
 under which names, and which properties of each event under which names. What cannot
 be known before data is seen (the properties an event actually carries) is decided per
-window by :mod:`airflow_export_provider.schema_store` under the chosen evolution mode.
+window by :mod:`airflow_export_provider.engine.columns` under the chosen evolution mode.
 
 Omitting ``fields`` exports everything the source has, which is what the walking
 skeleton did; each option narrows it.
@@ -29,9 +29,9 @@ from pydantic import (
     model_validator,
 )
 
-from airflow_export_provider.events import COMM_PREFS_TYPE, DEVICE_TYPE
+from airflow_export_provider.engine.events import COMM_PREFS_TYPE, DEVICE_TYPE
+from airflow_export_provider.engine.windows import check_timezone
 from airflow_export_provider.spec.base import SpecModel
-from airflow_export_provider.windows import check_timezone
 
 TimeZoneName = Annotated[str, AfterValidator(check_timezone)]
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import field_validator, model_validator
 
-from airflow_export_provider.layout import FOLDER_PRESETS, parse_template
+from airflow_export_provider.engine.keys import FOLDER_PRESETS, parse_template
 from airflow_export_provider.spec.base import SpecModel
 
 

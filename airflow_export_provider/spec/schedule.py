@@ -8,10 +8,10 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from airflow_export_provider.engine.windows import WindowGrid
 from airflow_export_provider.spec.base import SpecModel
 from airflow_export_provider.spec.durations import Duration, describe_duration
 from airflow_export_provider.spec.fields import TimeZoneName
-from airflow_export_provider.windows import WindowGrid
 
 GRID_HOURS = (1, 2, 3, 4, 6, 8, 12, 24)
 UNLIMITED_RETRIES = 1_000_000

@@ -24,7 +24,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from airflow_export_provider.events import CANONICAL_SCHEMA, COMM_PREFS_TYPE, DEVICE_TYPE, EVENT_TIME_TYPE
+from airflow_export_provider.engine.events import (
+    CANONICAL_SCHEMA,
+    COMM_PREFS_TYPE,
+    DEVICE_TYPE,
+    EVENT_TIME_TYPE,
+)
 
 ValueMaker = Callable[[random.Random], Any]
 

@@ -2,7 +2,7 @@
 
 Airflow's cron timetables either give zero-width intervals (``CronTriggerTimetable``) or
 follow cron's idea of local time across DST changes; neither knows the rule an export
-needs. This timetable asks :class:`~airflow_export_provider.windows.WindowGrid` for every
+needs. This timetable asks :class:`~airflow_export_provider.engine.windows.WindowGrid` for every
 boundary, so scheduled runs, backfills, manual triggers and the one-time DAG all cut time
 the same way.
 
@@ -36,9 +36,9 @@ from airflow.timetables.base import DagRunInfo, DataInterval, TimeRestriction, T
 from airflow.utils.types import DagRunType
 from pendulum import DateTime
 
+from airflow_export_provider.engine.windows import Window, WindowGrid
 from airflow_export_provider.exceptions import WindowError
 from airflow_export_provider.spec import describe_schedule
-from airflow_export_provider.windows import Window, WindowGrid
 
 if TYPE_CHECKING:
     from airflow.models.dagrun import DagRun

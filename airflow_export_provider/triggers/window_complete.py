@@ -10,9 +10,9 @@ from typing import Any
 import pendulum
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_export_provider.completeness import check_window
+from airflow_export_provider.engine.completeness import check_window
+from airflow_export_provider.engine.windows import Window
 from airflow_export_provider.spec import ExportSpec
-from airflow_export_provider.windows import Window
 
 
 class WindowCompleteTrigger(BaseTrigger):

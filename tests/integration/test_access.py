@@ -22,7 +22,7 @@ import pytest
 from airflow_export_provider import access
 from airflow_export_provider.access import BucketAccessChecker
 from airflow_export_provider.cli import main
-from airflow_export_provider.policy import user_policy
+from airflow_export_provider.engine.policy import user_policy
 from airflow_export_provider.spec import S3DestinationSpec
 from airflow_export_provider.testing.loopback_s3 import LoopbackS3, loopback_s3
 

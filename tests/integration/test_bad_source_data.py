@@ -18,15 +18,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from airflow_export_provider.destinations import destination_for
-from airflow_export_provider.events import EventSchemaError
-from airflow_export_provider.export import export_window
-from airflow_export_provider.sources import source_for
-from airflow_export_provider.sources.event_time import EventTimeError
-from airflow_export_provider.sources.lake import LakeFileError
-from airflow_export_provider.sources.rejections import RejectedRows
+from airflow_export_provider.engine.destinations import destination_for
+from airflow_export_provider.engine.events import EventSchemaError
+from airflow_export_provider.engine.run import export_window
+from airflow_export_provider.engine.sources import source_for
+from airflow_export_provider.engine.sources.event_time import EventTimeError
+from airflow_export_provider.engine.sources.lake import LakeFileError
+from airflow_export_provider.engine.sources.rejections import RejectedRows
+from airflow_export_provider.engine.windows import Window
 from airflow_export_provider.spec import ExportSpec
-from airflow_export_provider.windows import Window
 
 pytestmark = pytest.mark.integration
 BUCKET = "exports"

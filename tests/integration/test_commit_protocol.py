@@ -26,13 +26,13 @@ import pendulum
 import pyarrow.parquet as pq
 import pytest
 
-from airflow_export_provider.commit import FewerRecords
-from airflow_export_provider.destinations import destination_for
-from airflow_export_provider.export import export_window
-from airflow_export_provider.lease import LeaseHolder, WindowBusy, WindowLease
-from airflow_export_provider.sources import source_for
+from airflow_export_provider.engine.commit import FewerRecords
+from airflow_export_provider.engine.destinations import destination_for
+from airflow_export_provider.engine.lease import LeaseHolder, WindowBusy, WindowLease
+from airflow_export_provider.engine.run import export_window
+from airflow_export_provider.engine.sources import source_for
+from airflow_export_provider.engine.windows import Window
 from airflow_export_provider.spec import ExportSpec
-from airflow_export_provider.windows import Window
 from tests.conftest import REPO
 from tests.integration.test_s3_export import FailingSource
 from tests.reference import expected_records, sort_key

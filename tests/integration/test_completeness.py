@@ -10,9 +10,9 @@ from typing import Any
 import pendulum
 import pytest
 
-from airflow_export_provider.completeness import check_window
+from airflow_export_provider.engine.completeness import check_window
+from airflow_export_provider.engine.windows import Window
 from airflow_export_provider.spec import ExportSpec
-from airflow_export_provider.windows import Window
 from tests.sql_events import COLUMNS
 from tests.unit.test_spec import problems, valid
 

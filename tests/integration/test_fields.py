@@ -20,13 +20,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from airflow_export_provider.destinations import destination_for
-from airflow_export_provider.export import export_window
-from airflow_export_provider.schema_store import ColumnsChanged, DecidedSchema, SchemaStore
-from airflow_export_provider.sources import source_for
+from airflow_export_provider.engine.columns import ColumnsChanged, DecidedSchema, SchemaStore
+from airflow_export_provider.engine.destinations import destination_for
+from airflow_export_provider.engine.run import export_window
+from airflow_export_provider.engine.sources import source_for
+from airflow_export_provider.engine.windows import Window
 from airflow_export_provider.spec import ExportSpec
 from airflow_export_provider.testing.sample_events import write_lake
-from airflow_export_provider.windows import Window
 from tests.reference import (
     carried_properties,
     event_selected,

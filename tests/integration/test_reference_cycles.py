@@ -19,11 +19,11 @@ import pendulum
 import pyarrow as pa
 import pytest
 
-from airflow_export_provider.destinations import destination_for
-from airflow_export_provider.export import export_window
-from airflow_export_provider.sources import source_for
+from airflow_export_provider.engine.destinations import destination_for
+from airflow_export_provider.engine.run import export_window
+from airflow_export_provider.engine.sources import source_for
+from airflow_export_provider.engine.windows import Window
 from airflow_export_provider.spec import ExportSpec
-from airflow_export_provider.windows import Window
 from tests.sql_events import COLUMNS
 
 WINDOW = Window(pendulum.datetime(2025, 3, 1, 0), pendulum.datetime(2025, 3, 1, 12))

@@ -18,12 +18,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from airflow_export_provider.destinations import destination_for
+from airflow_export_provider.engine.destinations import destination_for
+from airflow_export_provider.engine.run import export_window
+from airflow_export_provider.engine.sources import LakeSource, source_for
+from airflow_export_provider.engine.windows import Window
 from airflow_export_provider.exceptions import DestinationError
-from airflow_export_provider.export import export_window
-from airflow_export_provider.sources import LakeSource, source_for
 from airflow_export_provider.spec import ExportSpec
-from airflow_export_provider.windows import Window
 from tests.reference import expected_records, flatten, sort_key, strip_nulls, text_matches
 
 pytestmark = pytest.mark.integration
@@ -163,7 +163,7 @@ def test_rerun_writes_identical_keys_and_bytes_and_no_extra_objects(
 ) -> None:
     # A tiny budget makes Parquet row groups be written on the pool all the time; where they
     # are cut must not depend on how fast the pool writes.
-    monkeypatch.setattr("airflow_export_provider.writer.HELD_BYTES_BUDGET", 20_000)
+    monkeypatch.setattr("airflow_export_provider.engine.writer.HELD_BYTES_BUDGET", 20_000)
     s3.create_bucket(Bucket=BUCKET)
     spec = make_spec(lake, type=fmt)
     run(spec)
@@ -180,7 +180,7 @@ def test_parquet_row_groups_are_not_cut_by_the_memory_budget(
     # With a tiny budget every file parks its rows after every source batch; each event's
     # rows (fewer than a row group holds) must still come out as one row group, in order,
     # and nothing parked may stay behind in the temp folder.
-    monkeypatch.setattr("airflow_export_provider.writer.HELD_BYTES_BUDGET", 20_000)
+    monkeypatch.setattr("airflow_export_provider.engine.writer.HELD_BYTES_BUDGET", 20_000)
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
     caplog.set_level(logging.INFO)
     s3.create_bucket(Bucket=BUCKET)
@@ -199,8 +199,8 @@ def test_parquet_row_groups_are_not_cut_by_the_memory_budget(
 def test_parked_rows_beyond_the_disk_budget_become_row_groups_early(
     s3: Any, lake: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("airflow_export_provider.writer.HELD_BYTES_BUDGET", 20_000)
-    monkeypatch.setattr("airflow_export_provider.writer.PARKED_BYTES_BUDGET", 200_000)
+    monkeypatch.setattr("airflow_export_provider.engine.writer.HELD_BYTES_BUDGET", 20_000)
+    monkeypatch.setattr("airflow_export_provider.engine.writer.PARKED_BYTES_BUDGET", 200_000)
     s3.create_bucket(Bucket=BUCKET)
     result = run(make_spec(lake, type="parquet"))
     expected = per_event_expected(lake)

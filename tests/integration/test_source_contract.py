@@ -1,6 +1,6 @@
 """The contract every event source fulfils, checked on the lake and on PostgreSQL with the same events.
 
-See ``airflow_export_provider/sources/base.py``: one schema per window that every batch
+See ``airflow_export_provider/engine/sources/base.py``: one schema per window that every batch
 has; only the window's events; bounded batches; the same batches on every read;
 ``columns`` narrows what is read; statistics count what was yielded.
 """
@@ -14,11 +14,11 @@ import pendulum
 import pyarrow as pa
 import pytest
 
-from airflow_export_provider.events import CANONICAL_SCHEMA, OPEN_STRUCTS
-from airflow_export_provider.sources import source_for
-from airflow_export_provider.sources.base import EventSource
+from airflow_export_provider.engine.events import CANONICAL_SCHEMA, OPEN_STRUCTS
+from airflow_export_provider.engine.sources import source_for
+from airflow_export_provider.engine.sources.base import EventSource
+from airflow_export_provider.engine.windows import Window
 from airflow_export_provider.spec import ExportSpec
-from airflow_export_provider.windows import Window
 from tests.reference import lake_rows
 from tests.sql_events import COLUMNS
 

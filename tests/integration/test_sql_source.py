@@ -20,12 +20,12 @@ import psycopg2
 import pyarrow.parquet as pq
 import pytest
 
-from airflow_export_provider.destinations import destination_for
-from airflow_export_provider.export import export_window
-from airflow_export_provider.sources import source_for
-from airflow_export_provider.sources.sql import SourceError
+from airflow_export_provider.engine.destinations import destination_for
+from airflow_export_provider.engine.run import export_window
+from airflow_export_provider.engine.sources import source_for
+from airflow_export_provider.engine.sources.sql import SourceError
+from airflow_export_provider.engine.windows import Window
 from airflow_export_provider.spec import ExportSpec
-from airflow_export_provider.windows import Window
 from tests.integration.test_s3_export import check_csv, check_xml, read_jsonl
 from tests.postgres import Postgres
 from tests.reference import expected_records, sort_key, strip_nulls
@@ -138,7 +138,7 @@ def test_bad_sources_fail_clearly_and_leave_no_manifest_or_files(
 def test_rows_stream_in_batches_from_a_server_side_cursor(
     events_db: Postgres, events_db_conn_id: str
 ) -> None:
-    from airflow_export_provider.sources.sql import SqlSource
+    from airflow_export_provider.engine.sources.sql import SqlSource
 
     spec = make_spec({"conn_id": events_db_conn_id, "table": "app.events"}).source
     source = SqlSource(spec)  # type: ignore[arg-type]
@@ -156,7 +156,7 @@ def test_both_reads_of_a_window_see_the_same_rows_while_new_events_arrive(
     events_db: Postgres, events_db_conn_id: str
 ) -> None:
     """An event committed between the schema pass and the export pass is not half-exported."""
-    from airflow_export_provider.sources.sql import SqlSource
+    from airflow_export_provider.engine.sources.sql import SqlSource
 
     source = SqlSource(make_spec({"conn_id": events_db_conn_id, "table": "app.events"}).source)  # type: ignore[arg-type]
     scanned = sum(batch.num_rows for batch in source.read(WINDOW, columns=["properties"]))
@@ -180,8 +180,8 @@ def test_a_member_the_schema_pass_did_not_see_fails_instead_of_being_dropped() -
     """Drivers without a shared snapshot: a value the first read did not see stops the export."""
     import pyarrow as pa
 
-    from airflow_export_provider.events import EventSchemaError
-    from airflow_export_provider.sources.sql import _refuse_unseen_members
+    from airflow_export_provider.engine.events import EventSchemaError
+    from airflow_export_provider.engine.sources.sql import _refuse_unseen_members
 
     target = pa.schema([("properties", pa.struct([("a", pa.int64())]))])
     seen = pa.record_batch([pa.array([{"a": 1}], target.field("properties").type)], schema=target)

@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from airflow_export_provider.compression import compressor_name, gzip_stream
+from airflow_export_provider.engine.runtime.compression import compressor_name, gzip_stream
 
 
 def compressed(data: bytes, level: int, write_size: int) -> bytes:

@@ -10,8 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from airflow_export_provider.sources.lake import _row_groups_overlapping
-from airflow_export_provider.windows import Window
+from airflow_export_provider.engine.sources.lake import _row_groups_overlapping
+from airflow_export_provider.engine.windows import Window
 
 UTC = dt.timezone.utc
 DAY = dt.datetime(2025, 3, 1, tzinfo=UTC)

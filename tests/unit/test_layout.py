@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from airflow_export_provider.layout import (
+from airflow_export_provider.engine.keys import (
     KeyValues,
     ObjectLayout,
     decode_event_name,

@@ -12,9 +12,9 @@ import pytest
 
 PROBE = """
 import json, sys
-import airflow_export_provider.export
+import airflow_export_provider.engine.run
 import pyarrow as pa
-from airflow_export_provider.memory import use_returning_memory_pool
+from airflow_export_provider.engine.runtime.memory_pool import use_returning_memory_pool
 cpp_default = pa.default_memory_pool().backend_name
 use_returning_memory_pool()
 print(json.dumps({"cpp_default": cpp_default, "python_calls": pa.default_memory_pool().backend_name}))

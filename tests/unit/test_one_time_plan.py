@@ -8,10 +8,10 @@ from typing import Any
 import pendulum
 import pytest
 
+from airflow_export_provider.engine.windows import WindowGrid, parse_moment
 from airflow_export_provider.exceptions import WindowError
 from airflow_export_provider.operators.one_time import MAX_MAPPED_TASKS, plan_range
 from airflow_export_provider.spec import ExportSpec
-from airflow_export_provider.windows import WindowGrid, parse_moment
 
 NOW = pendulum.datetime(2025, 3, 10, 9, 30, tz="UTC")
 

@@ -9,9 +9,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from airflow_export_provider.engine.formats import parquet
+from airflow_export_provider.engine.formats.parquet import ParquetEncoder
 from airflow_export_provider.exceptions import ExportError
-from airflow_export_provider.formats import parquet
-from airflow_export_provider.formats.parquet import ParquetEncoder
 
 SCHEMA = pa.schema([("n", pa.int64()), ("name", pa.string())])
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from airflow_export_provider.prefetch import Prefetched
+from airflow_export_provider.engine.runtime.read_ahead import Prefetched
 
 
 class Source:

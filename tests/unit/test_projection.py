@@ -8,15 +8,15 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from airflow_export_provider.events import EventSchemaError, conform, window_schema
-from airflow_export_provider.projection import (
+from airflow_export_provider.engine.columns import DecidedSchema, merge
+from airflow_export_provider.engine.events import EventSchemaError, conform, window_schema
+from airflow_export_provider.engine.records.project import (
     Projector,
     property_sources,
     propose,
     scan_event_properties,
     select_events,
 )
-from airflow_export_provider.schema_store import DecidedSchema, merge
 from airflow_export_provider.spec.fields import FieldsSpec
 from tests.reference import split_by_event
 

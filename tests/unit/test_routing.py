@@ -8,11 +8,16 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from airflow_export_provider.events import conform, window_schema
-from airflow_export_provider.formats import preparation_for
-from airflow_export_provider.formats.xml import events_of
-from airflow_export_provider.projection import Projector, propose, scan_event_properties, select_events
-from airflow_export_provider.routing import event_rows, group_by_event, own_copy
+from airflow_export_provider.engine.events import conform, window_schema
+from airflow_export_provider.engine.formats import preparation_for
+from airflow_export_provider.engine.formats.xml import events_of
+from airflow_export_provider.engine.records.project import (
+    Projector,
+    propose,
+    scan_event_properties,
+    select_events,
+)
+from airflow_export_provider.engine.records.route import event_rows, group_by_event, own_copy
 from airflow_export_provider.spec import FormatSpec
 from airflow_export_provider.spec.fields import FieldsSpec
 from airflow_export_provider.testing.sample_events import generate_day

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from airflow_export_provider.destinations.memory import MemoryDestination
-from airflow_export_provider.schema_store import ColumnsChanged, DecidedSchema, Evolution, SchemaStore
+from airflow_export_provider.engine.columns import ColumnsChanged, DecidedSchema, Evolution, SchemaStore
+from airflow_export_provider.engine.destinations.memory import MemoryDestination
 
 
 def columns(*names: str) -> DecidedSchema:

@@ -19,7 +19,7 @@ def test_a_table_source_maps_columns_and_builds_one_ordered_window_query() -> No
         sql(table="app.events", columns={"event_time": "occurred_at", "properties": "props"})
     )
     assert isinstance(spec.source, SqlSourceSpec)
-    from airflow_export_provider.sources.sql import SqlSource
+    from airflow_export_provider.engine.sources.sql import SqlSource
 
     statement = SqlSource(spec.source, connect=lambda: None).statement(
         ["event_name", "event_time", "properties"]

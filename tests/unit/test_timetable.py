@@ -20,8 +20,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pendulum import DateTime
 
+from airflow_export_provider.engine.windows import Window
 from airflow_export_provider.timetables import GridWindowTimetable
-from airflow_export_provider.windows import Window
 
 ZONES = [
     "UTC",

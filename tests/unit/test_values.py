@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airflow_export_provider.formats.json_kernels import json_objects, nested_as_json_text
-from airflow_export_provider.formats.values import json_text, timestamps_as_text
+from airflow_export_provider.engine.formats.json_kernels import json_objects, nested_as_json_text
+from airflow_export_provider.engine.formats.values import json_text, timestamps_as_text
 
 INSTANT = dt.datetime(2025, 3, 1, 4, 0, 0, 155211, tzinfo=dt.timezone.utc)
 

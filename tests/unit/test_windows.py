@@ -5,8 +5,8 @@ import itertools
 import pendulum
 import pytest
 
+from airflow_export_provider.engine.windows import Window, WindowGrid, parse_moment
 from airflow_export_provider.exceptions import WindowError
-from airflow_export_provider.windows import Window, WindowGrid, parse_moment
 
 
 def test_four_hour_grid_from_midnight() -> None:

@@ -1,0 +1,238 @@
+"""Object keys: folder and file-name templates rendered from the spec and the window.
+
+Every variable comes from the spec or the window, never from the wall clock, so a
+re-run of a window writes exactly the keys it wrote before (invariant 2).
+
+Template syntax: ``{variable}``. ``{{Variable}}`` as written in commercial export tools
+is accepted too: names match case-insensitively and ignore ``_``/``-``, so ``{{AccountID}}``
+and ``{account_id}`` are the same variable. The export never passes these templates
+through Jinja (they are not templated fields), so Airflow's own ``{{ }}`` does not collide.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from urllib.parse import quote, unquote
+
+VARIABLES = {
+    "accountid": "account_id",
+    "account": "account_id",
+    "exportid": "export_id",
+    "export": "export_id",
+    "timestamp": "timestamp",
+    "windowtimestamp": "timestamp",
+    "instanceid": "instance_id",
+    "instance": "instance_id",
+    "shardid": "instance_id",
+    "date": "date",
+    "eventname": "event_name",
+    "event": "event_name",
+    "fileindex": "file_index",
+}
+FOLDER_PRESETS = {
+    "data_type": "events",
+    "date": "{date}",
+    "export_id": "{export_id}",
+    "event_name": "{event_name}",
+}
+DEFAULT_FILE_TEMPLATE = "{event_name}-{date}-{account_id}-{export_id}-{timestamp}-{instance_id}-{file_index}"
+_TOKEN = re.compile(r"\{\{\s*([A-Za-z_-]+)\s*\}\}|\{\s*([A-Za-z_-]+)\s*\}")
+_LITERAL = re.compile(r"[A-Za-z0-9/_-]*")
+# Kept as they are in keys: safe in S3 keys, URLs and local file names on every OS.
+_KEPT = "-_."
+_MAX_ENCODED_NAME = 100
+EMPTY_EVENT_NAME = "%empty"
+NULL_EVENT_NAME = "%null"
+
+Token = tuple[str, str]  # ("literal", text) or ("variable", canonical name)
+
+
+def parse_template(template: str, *, allow_folders: bool = True) -> list[Token]:
+    """Split a template into literal text and variables, rejecting anything unsafe in a key."""
+    tokens: list[Token] = []
+    position = 0
+    for match in _TOKEN.finditer(template):
+        tokens.extend(_literal(template[position : match.start()], template, allow_folders))
+        raw_name = match.group(1) or match.group(2)
+        canonical = VARIABLES.get(raw_name.lower().replace("_", "").replace("-", ""))
+        if canonical is None:
+            known = ", ".join(sorted(set(VARIABLES.values())))
+            raise ValueError(f"unknown variable {match.group(0)!r} in template {template!r}; known: {known}")
+        tokens.append(("variable", canonical))
+        position = match.end()
+    tokens.extend(_literal(template[position:], template, allow_folders))
+    return tokens
+
+
+def _literal(text: str, template: str, allow_folders: bool) -> list[Token]:
+    if not text:
+        return []
+    if not _LITERAL.fullmatch(text) or (not allow_folders and "/" in text):
+        allowed = "letters, digits, '/', '-', '_'" if allow_folders else "letters, digits, '-', '_'"
+        bad = sorted(
+            {char for char in text if not _LITERAL.fullmatch(char) or (char == "/" and not allow_folders)}
+        )
+        raise ValueError(
+            f"template {template!r} contains {bad}; only {allowed} and {{variables}} are allowed"
+        )
+    return [("literal", text)]
+
+
+def _variables(tokens: list[Token]) -> set[str]:
+    return {value for kind, value in tokens if kind == "variable"}
+
+
+def encode_event_name(name: str | None) -> str:
+    """Make an event name safe as one key segment, reversibly.
+
+    Letters, digits, ``-``, ``_`` and ``.`` stay; every other character becomes
+    ``%XX`` per UTF-8 byte (``/`` → ``%2F``, space → ``%20``, ``%`` → ``%25``). A leading
+    dot is encoded too, so ``..`` never walks up a folder and no file is hidden. The empty name is
+    ``%empty`` and a missing name ``%null``: neither is a valid ``%XX`` sequence, so no
+    real name encodes to them. Names whose encoding exceeds 100 characters are cut to
+    80 and suffixed with ``~`` and a hash; the manifest records the original name.
+    """
+    if name is None:
+        return NULL_EVENT_NAME
+    if name == "":
+        return EMPTY_EVENT_NAME
+    encoded = quote(name, safe=_KEPT)
+    if encoded.startswith("."):
+        encoded = "%2E" + encoded[1:]
+    if len(encoded) > _MAX_ENCODED_NAME:
+        cut = encoded[:80]
+        cut = cut[: cut.rfind("%")] if "%" in cut[-2:] else cut
+        encoded = f"{cut}~{hashlib.sha256(name.encode()).hexdigest()[:16]}"
+    return encoded
+
+
+def decode_event_name(encoded: str) -> str | None:
+    """Invert :func:`encode_event_name` (hashed long names excepted: read those from the manifest)."""
+    if encoded == NULL_EVENT_NAME:
+        return None
+    if encoded == EMPTY_EVENT_NAME:
+        return ""
+    if "~" in encoded:
+        raise ValueError(
+            f"{encoded!r} is a shortened long name; the manifest lists each file's original event name"
+        )
+    return unquote(encoded, errors="strict")
+
+
+@dataclass(frozen=True)
+class KeyValues:
+    """The window's values for every template variable except the event name and file index."""
+
+    account_id: str
+    export_id: str
+    date: str
+    timestamp: int
+    instance_id: int
+
+
+class ObjectLayout:
+    """Renders object keys for one window; knows the key pattern to find its own objects again."""
+
+    def __init__(
+        self,
+        *,
+        prefix: str,
+        folder_template: str,
+        file_template: str | None,
+        extension: str,
+        values: KeyValues,
+    ) -> None:
+        folder_tokens = parse_template(folder_template, allow_folders=True) if folder_template else []
+        split_by_event = "event_name" in _variables(folder_tokens)
+        file_tokens = parse_template(file_template or DEFAULT_FILE_TEMPLATE, allow_folders=False)
+        present = _variables(file_tokens)
+        required = (["event_name"] if not split_by_event else []) + ["timestamp", "instance_id", "file_index"]
+        for variable in required:
+            if variable not in present:
+                file_tokens += [("literal", "-"), ("variable", variable)]
+        self._prefix = prefix.strip("/")
+        self._folder_tokens = folder_tokens
+        self._file_tokens = file_tokens
+        self._extension = extension
+        self._values = values
+
+    def object_key(self, event_name: str | None, file_index: int) -> str:
+        substitutions = self._substitutions(encode_event_name(event_name), f"{file_index:04d}")
+        folder = _render(self._folder_tokens, substitutions).strip("/")
+        file_name = _render(self._file_tokens, substitutions) + "." + self._extension
+        return "/".join(part for part in (self._prefix, folder, file_name) if part)
+
+    def key_pattern(self) -> tuple[str, re.Pattern[str]]:
+        """A listing prefix and a regex matching every key this window can produce.
+
+        Used to find what a killed run left behind. The prefix is the folder path up to
+        the first folder that depends on the event name, so listing stays narrow.
+        """
+        known = self._substitutions("", "")
+        pattern_values = {name: re.escape(value) for name, value in known.items()}
+        pattern_values.update(event_name=r"[^/]+", file_index=r"\d{4,}")
+        folder = _render(self._folder_tokens, pattern_values).strip("/")
+        file_name = _render(self._file_tokens, pattern_values) + re.escape("." + self._extension)
+        pattern = "/".join(part for part in (re.escape(self._prefix), folder, file_name) if part)
+
+        static_folder = ""
+        for kind, value in self._folder_tokens:
+            if kind == "variable" and value == "event_name":
+                static_folder = static_folder[: static_folder.rfind("/") + 1]
+                break
+            static_folder += known[value] if kind == "variable" else value
+        else:
+            static_folder += "/"
+        listing_prefix = "/".join(part for part in (self._prefix, static_folder.strip("/")) if part)
+        return (listing_prefix + "/" if listing_prefix else ""), re.compile(pattern)
+
+    def manifest_key(self) -> str:
+        return self._window_key("_manifests", "json")
+
+    def lease_key(self) -> str:
+        """The window's one-writer lease; see ``lease.py``. Never under ``_manifests/``, never ``.json``."""
+        return self._window_key("_leases", "lease")
+
+    def journal_key(self) -> str:
+        """What a committing run is about to publish, so a killed commit can be finished (``commit.py``)."""
+        return self._window_key("_commits", "commit")
+
+    def rejected_key(self) -> str:
+        """The window's quarantined rows (``rejected_file.py``), outside the data folders."""
+        return self._window_key("_rejected", "jsonl.gz")
+
+    def legacy_pending_key(self) -> str:
+        """The marker versions before the commit protocol wrote beside the manifest while exporting."""
+        return self._window_key("_manifests", "pending.json")
+
+    def schema_key(self) -> str:
+        """The export's decided columns, shared by all its windows; see ``engine/columns.py``.
+
+        A sibling of ``_manifests/`` rather than inside it, so that a reader listing the
+        manifests finds only manifests.
+        """
+        name = f"_schema/{self._values.export_id}.json"
+        return f"{self._prefix}/{name}" if self._prefix else name
+
+    def _window_key(self, folder: str, suffix: str) -> str:
+        values = self._values
+        name = f"{folder}/{values.export_id}/{values.date}/{values.timestamp}-{values.instance_id}.{suffix}"
+        return f"{self._prefix}/{name}" if self._prefix else name
+
+    def _substitutions(self, event_name: str, file_index: str) -> dict[str, str]:
+        values = self._values
+        return {
+            "account_id": values.account_id,
+            "export_id": values.export_id,
+            "date": values.date,
+            "timestamp": str(values.timestamp),
+            "instance_id": str(values.instance_id),
+            "event_name": event_name,
+            "file_index": file_index,
+        }
+
+
+def _render(tokens: list[Token], substitutions: dict[str, str]) -> str:
+    return "".join(substitutions[value] if kind == "variable" else value for kind, value in tokens)

@@ -1,0 +1,421 @@
+"""Canonical event batches → the records an export writes, as the spec's ``fields`` say.
+
+Every format has the same record shape, in this order: ``eventName``, ``identity{}``,
+``eventTime``, ``profile{}``, ``deviceInfo{}``, ``commPrefs{}``, ``eventProps{}`` (the
+order the spec reference documents: identifiers, time, user properties, device,
+preferences, event properties). Groups with nothing selected are left out.
+
+The work is vectorised over Arrow arrays: events are selected with one ``is_in`` over
+the batch's distinct names, identifiers fall back with ``coalesce``, renames are only
+new field names, and each event's properties are its own struct (files are per event,
+so each event's files have only that event's columns). Types are kept, so Parquet gets
+real numbers, booleans and timestamps, and text encoders decide how to spell them.
+
+A window is exported in two steps: :func:`propose` (from the window's source schema and,
+when the spec selects ``all`` properties, a scan of which properties each event
+carries) gives this window's candidate columns; the schema store merges them under the
+export's evolution mode; the :class:`Projector` then writes exactly the decided columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from airflow_export_provider.engine.columns import DecidedSchema
+from airflow_export_provider.engine.events import EventSchemaError
+from airflow_export_provider.spec.fields import STANDARD_IDENTIFIERS, FieldsSpec, Renamed
+
+IDENTITY_GROUP = "identity"
+PROFILE_GROUP = "profile"
+EventPresence = dict[str | None, list[str]]
+
+
+def _column(batch: pa.RecordBatch, name: str) -> pa.Array:
+    return batch.column(batch.schema.get_field_index(name))
+
+
+def _members(struct: pa.StructArray) -> dict[str, pa.Array]:
+    """A struct's members by name; ``flatten`` (unlike ``field``) folds a null parent into them."""
+    return {field.name: child for field, child in zip(struct.type, struct.flatten(), strict=True)}
+
+
+def _struct_type_of(schema: pa.Schema, name: str) -> pa.StructType:
+    field_type = schema.field(name).type
+    assert isinstance(field_type, pa.StructType)
+    return field_type
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+def scan_event_properties(batches: Iterable[pa.RecordBatch], fields: FieldsSpec) -> EventPresence:
+    """Which properties carry a value for each selected event, in the source's member order.
+
+    Fed with only the ``event_name`` and ``properties`` columns; one group-by per batch.
+    """
+    return merge_presence(batch_presence(batch, fields) for batch in batches)
+
+
+@dataclass(frozen=True)
+class BatchPresence:
+    """One batch's part of a scan: its property members in order, and which each event carries."""
+
+    members: list[str]
+    carried: dict[str | None, set[str]]
+
+
+def batch_presence(batch: pa.RecordBatch, fields: FieldsSpec) -> BatchPresence:
+    """The scan of one batch; batches are independent, so they can be scanned on several threads."""
+    batch = select_events(batch, fields)
+    if not batch.num_rows:
+        return BatchPresence([], {})
+    properties = _column(batch, "properties")
+    members = [f.name for f in properties.type]
+    encoded = pc.dictionary_encode(_column(batch, "event_name"), null_encoding="encode")
+    columns = {"code": encoded.indices}
+    for index, child in enumerate(properties.flatten()):
+        columns[f"p{index}"] = child.is_valid()
+    grouped = pa.table(columns).group_by("code").aggregate([(f"p{i}", "any") for i in range(len(members))])
+    names = encoded.dictionary.to_pylist()
+    carried: dict[str | None, set[str]] = {names[code]: set() for code in grouped.column("code").to_pylist()}
+    codes = grouped.column("code").to_pylist()
+    for index, member in enumerate(members):
+        for code, flag in zip(codes, grouped.column(f"p{index}_any").to_pylist(), strict=True):
+            if flag:
+                carried[names[code]].add(member)
+    return BatchPresence(members, carried)
+
+
+def merge_presence(parts: Iterable[BatchPresence]) -> EventPresence:
+    """Batch scans in batch order merged: members in first-seen order (batches may differ)."""
+    present: dict[str | None, set[str]] = {}
+    order: list[str] = []
+    known: set[str] = set()
+    for part in parts:
+        order += [name for name in part.members if name not in known]
+        known.update(part.members)
+        for event, carried in part.carried.items():
+            present.setdefault(event, set()).update(carried)
+    return {event: [name for name in order if name in seen] for event, seen in present.items()}
+
+
+def select_events(batch: pa.RecordBatch, fields: FieldsSpec) -> pa.RecordBatch:
+    """Only the rows of selected events; decided on the batch's distinct names, then one filter."""
+    events = fields.events
+    if events.patterns is None or not batch.num_rows:
+        return batch
+    names = _column(batch, "event_name")
+    distinct = pc.unique(names).to_pylist()
+    wanted = [name for name in distinct if events.selects(name)]
+    if len(wanted) == len(distinct):
+        return batch
+    return batch.filter(pc.is_in(names, value_set=pa.array(wanted, pa.string())))
+
+
+# --------------------------------------------------------------------------- proposal
+
+
+def propose(fields: FieldsSpec, window_schema: pa.Schema, presence: EventPresence | None) -> DecidedSchema:
+    """This window's candidate columns for every data-dependent slot, typed from the source."""
+    groups: dict[str, pa.Schema] = {}
+    custom = _struct_type_of(window_schema, "custom_identities")
+    identifiers = fields.identifiers.use
+    if identifiers is None:
+        groups[IDENTITY_GROUP] = pa.schema([pa.field(f.name, pa.string()) for f in custom])
+    profile = _struct_type_of(window_schema, "profile")
+    if fields.profile == "all":
+        groups[PROFILE_GROUP] = pa.schema(list(profile))
+    else:
+        groups[PROFILE_GROUP] = pa.schema(
+            [pa.field(entry.output_name, _member_type(profile, entry.name)) for entry in fields.profile]
+        )
+    properties = _struct_type_of(window_schema, "properties")
+    if presence is None:
+        listed = fields.events.listed_names or frozenset()
+        presence = {name: [] for name in sorted(listed)}
+    events = {
+        name: _proposed_properties(fields, name, carried, properties) for name, carried in presence.items()
+    }
+    return DecidedSchema(groups, events)
+
+
+def _member_type(struct: pa.StructType, name: str) -> pa.DataType:
+    index = struct.get_field_index(name)
+    return struct.field(index).type if index >= 0 else pa.null()
+
+
+def _proposed_properties(
+    fields: FieldsSpec, event_name: str | None, carried: Sequence[str], properties: pa.StructType
+) -> pa.Schema:
+    columns: dict[str, pa.DataType] = {}
+    for output, sources in property_sources(fields, event_name, carried):
+        present = [name for name in sources if properties.get_field_index(name) >= 0]
+        columns.setdefault(output, _member_type(properties, present[0]) if present else pa.null())
+    return pa.schema(list(columns.items()))
+
+
+def property_sources(
+    fields: FieldsSpec, event_name: str | None, candidates: Sequence[str]
+) -> list[tuple[str, list[str]]]:
+    """Output columns of an event and the source properties that feed each, first non-null wins.
+
+    With an explicit list, entries sharing an output name coalesce in list order. With
+    ``all``, ``candidates`` (the properties the event carries, or the decided columns)
+    are taken in order; a property whose own name is the output comes before properties
+    renamed to it by ``rename_everywhere`` (the existing name wins).
+    """
+    spec = fields.properties
+    selection = spec.selection_for(event_name)
+    outputs: dict[str, list[str]] = {}
+    if selection != "all":
+        for entry in selection:
+            outputs.setdefault(spec.output_for(entry), []).append(entry.name)
+        return list(outputs.items())
+    renamed_to: dict[str, list[str]] = {}
+    for source, target in spec.rename_everywhere.items():
+        renamed_to.setdefault(target, []).append(source)
+    for name in candidates:
+        output = spec.rename_everywhere.get(name, name)
+        if output in outputs:
+            continue
+        own = [] if output in spec.rename_everywhere else [output]
+        outputs[output] = own + [source for source in renamed_to.get(output, []) if source != output]
+    return list(outputs.items())
+
+
+# --------------------------------------------------------------------------- projection
+
+
+@dataclass(frozen=True)
+class _Group:
+    name: str
+    struct: pa.StructArray
+
+
+class Projector:
+    """Projects a window's canonical batches onto the decided columns.
+
+    ``common`` does the per-batch part (identity, time, profile, device, preferences);
+    the caller splits that by event and ``finish`` adds each event's name and properties.
+    """
+
+    def __init__(self, fields: FieldsSpec, decided: DecidedSchema) -> None:
+        self._fields = fields
+        self._decided = decided
+
+    def common(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        names = ["event_name", "identity", "eventTime"]
+        arrays: list[pa.Array] = [
+            _column(batch, "event_name"),
+            self._identity(batch),
+            self._event_time(batch),
+        ]
+        for group in self._groups(batch):
+            if group.struct.type.num_fields:  # an empty struct carries nothing, and Parquet cannot store it
+                names.append(group.name)
+                arrays.append(group.struct)
+        names.append("properties")
+        arrays.append(_column(batch, "properties"))
+        return pa.RecordBatch.from_arrays(arrays, names=names)
+
+    def finish(self, event_name: str | None, rows: pa.RecordBatch) -> pa.RecordBatch:
+        """One event's rows from :meth:`common`, with its output name and its properties."""
+        head, tail = self.event_columns(event_name, rows.column(rows.num_columns - 1))
+        middle = pa.RecordBatch.from_arrays(rows.columns[1:-1], names=rows.schema.names[1:-1])
+        return side_by_side([head, middle, tail])
+
+    def event_columns(
+        self, event_name: str | None, properties: pa.StructArray
+    ) -> tuple[pa.RecordBatch, pa.RecordBatch]:
+        """What differs by event: its output name (the first column) and its properties (the last).
+
+        ``properties`` is the ``properties`` column of :meth:`common`'s rows of this event.
+        The second batch has no column when the event has no property columns.
+        """
+        output_name = self._fields.events.output_name(event_name)
+        head = pa.RecordBatch.from_arrays([_constant(output_name, len(properties))], names=["eventName"])
+        event_props = self._event_properties(event_name, properties)
+        if event_props.type.num_fields:
+            tail = pa.RecordBatch.from_arrays([event_props], names=["eventProps"])
+        else:
+            tail = pa.RecordBatch.from_arrays([], schema=pa.schema([]))
+        return head, tail
+
+    # -- identity
+
+    def _identity(self, batch: pa.RecordBatch) -> pa.StructArray:
+        spec = self._fields.identifiers
+        available = {name: _column(batch, name) for name in STANDARD_IDENTIFIERS}
+        custom = _members(_column(batch, "custom_identities"))
+        decided_custom = [f.name for f in self._decided.groups.get(IDENTITY_GROUP, pa.schema([]))]
+        use = spec.use if spec.use is not None else (*STANDARD_IDENTIFIERS, *decided_custom)
+        values = [_as_text(available.get(name, custom.get(name)), batch.num_rows) for name in use]
+        names: list[str] = []
+        arrays: list[pa.Array] = []
+        if spec.user_id:
+            names.append("userId")
+            arrays.append(_as_text(_column(batch, "user_id"), batch.num_rows))
+        if spec.mode == "all":
+            names.extend(use)
+            arrays.extend(values)
+        else:
+            names.extend(["id", "idType"])
+            arrays.extend([pc.coalesce(*values), _which_present(values, use)])
+        if spec.all_identities:
+            every = [_as_text(array, batch.num_rows) for array in (*available.values(), *custom.values())]
+            names.append("allIdentities")
+            arrays.append(_present_values_per_row(every, batch.num_rows))
+        return pa.StructArray.from_arrays(arrays, names=names)
+
+    # -- time
+
+    def _event_time(self, batch: pa.RecordBatch) -> pa.Array:
+        times = _column(batch, "event_time")
+        spec = self._fields.event_time
+        if spec.style == "epoch":
+            return times.cast(pa.timestamp("s", tz="UTC"), safe=False).cast(pa.int64())
+        if spec.timezone in ("UTC", "Etc/UTC"):
+            return times
+        return times.cast(pa.timestamp(times.type.unit, tz=spec.timezone))
+
+    # -- profile, device, preferences
+
+    def _groups(self, batch: pa.RecordBatch) -> list[_Group]:
+        profile = _members(_column(batch, "profile"))
+        decided = self._decided.groups.get(PROFILE_GROUP, pa.schema([]))
+        if self._fields.profile == "all":
+            sources = {f.name: f.name for f in decided}
+        else:
+            sources = {entry.output_name: entry.name for entry in self._fields.profile}
+        profile_arrays = [
+            _fit(
+                profile.get(sources[f.name]), f.type, batch.num_rows, f"profile property {sources[f.name]!r}"
+            )
+            for f in decided
+        ]
+        return [
+            _Group("profile", pa.StructArray.from_arrays(profile_arrays, fields=list(decided))),
+            _Group("deviceInfo", _subset(_column(batch, "device"), self._fields.device)),
+            _Group("commPrefs", _subset(_column(batch, "comm_prefs"), self._fields.comm_prefs)),
+        ]
+
+    # -- event properties
+
+    def _event_properties(self, event_name: str | None, properties: pa.StructArray) -> pa.StructArray:
+        decided = self._decided.events.get(event_name)
+        if decided is None:
+            raise EventSchemaError(
+                f"event {event_name!r} appeared after the window's columns were decided; the source "
+                "changed during the export. Re-run the window."
+            )
+        members = _members(properties)
+        feeds = dict(property_sources(self._fields, event_name, [f.name for f in decided]))
+        arrays = []
+        for column in decided:
+            found = [members[name] for name in feeds.get(column.name, []) if name in members]
+            where = f"property {column.name!r} of event {event_name!r}"
+            fitted = [_fit(array, column.type, len(properties), where) for array in found]
+            if not fitted:
+                arrays.append(pa.nulls(len(properties), column.type))
+            elif len(fitted) == 1:
+                arrays.append(fitted[0])
+            else:
+                arrays.append(pc.coalesce(*fitted))
+        return pa.StructArray.from_arrays(arrays, fields=list(decided))
+
+
+def side_by_side(batches: Sequence[pa.RecordBatch]) -> pa.RecordBatch:
+    """The columns of batches with the same rows, in order, as one batch."""
+    names = [name for batch in batches for name in batch.schema.names]
+    return pa.RecordBatch.from_arrays([column for batch in batches for column in batch.columns], names=names)
+
+
+def _constant(value: str | None, length: int) -> pa.Array:
+    if value is None:
+        return pa.nulls(length, pa.string())
+    return pa.repeat(pa.scalar(value, pa.string()), length)
+
+
+def _as_text(array: pa.Array | None, length: int) -> pa.Array:
+    """Identifiers are text in every format, whatever type the source gave them."""
+    if array is None:
+        return pa.nulls(length, pa.string())
+    if pa.types.is_string(array.type):
+        return array
+    if pa.types.is_large_string(array.type) or not pa.types.is_nested(array.type):
+        return array.cast(pa.string())
+    raise EventSchemaError(f"an identity must be a text or number value, found {array.type}")
+
+
+def _which_present(values: Sequence[pa.Array], names: Sequence[str]) -> pa.Array:
+    """Per row, the name of the first identifier that has a value (what ``coalesce`` picked)."""
+    result = pa.nulls(len(values[0]) if values else 0, pa.string())
+    for array, name in reversed(list(zip(values, names, strict=True))):
+        result = pc.if_else(array.is_valid(), pa.scalar(name, pa.string()), result)
+    return result
+
+
+def _present_values_per_row(arrays: Sequence[pa.Array], length: int) -> pa.ListArray:
+    """A list per row of the non-null values of ``arrays``, in array order; no Python per row.
+
+    The arrays are stacked column after column, reordered row after row by sorting on
+    ``row * width + column``, and the nulls dropped; offsets are the running count of
+    values per row.
+    """
+    width = len(arrays)
+    if not arrays or not length:
+        return pa.ListArray.from_arrays(
+            pa.repeat(pa.scalar(0, pa.int32()), length + 1), pa.array([], pa.string())
+        )
+    rows = pc.subtract(pc.cumulative_sum(pa.repeat(pa.scalar(1, pa.int64()), length)), 1)
+    keys = pa.concat_arrays([pc.add(pc.multiply(rows, width), column) for column in range(width)])
+    values = pa.concat_arrays(list(arrays)).take(pc.sort_indices(keys))
+    per_row = pa.repeat(pa.scalar(0, pa.int32()), length)
+    for array in arrays:
+        per_row = pc.add(per_row, array.is_valid().cast(pa.int32()))
+    offsets = pa.concat_arrays([pa.array([0], pa.int32()), pc.cumulative_sum(per_row)])
+    return pa.ListArray.from_arrays(offsets, values.drop_null())
+
+
+def _subset(struct: pa.StructArray, selected: str | tuple[str, ...]) -> pa.StructArray:
+    members = _members(struct)
+    names = list(members) if selected == "all" else list(selected)
+    fields = [struct.type.field(struct.type.get_field_index(name)) for name in names]
+    return pa.StructArray.from_arrays([members[name] for name in names], fields=fields)
+
+
+def _fit(array: pa.Array | None, target: pa.DataType, length: int, where: str) -> pa.Array:
+    """Values in the decided type; the schema store only decides types these casts can reach."""
+    if array is None:
+        return pa.nulls(length, target)
+    if array.type == target:
+        return array
+    try:
+        return array.cast(target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        if pa.types.is_string(target):
+            from airflow_export_provider.engine.formats.values import json_text  # text of any value, as JSON
+
+            return pa.array([None if v is None else json_text(v) for v in array.to_pylist()], pa.string())
+        raise EventSchemaError(
+            f"{where}: values of type {array.type} do not fit the column's decided type {target} "
+            "(schema evolution 'lock' keeps types). Delete the export's _schema/<export_id>.json "
+            "to decide afresh, or select the property under another name."
+        ) from None
+
+
+__all__ = [
+    "BatchPresence",
+    "Projector",
+    "Renamed",
+    "batch_presence",
+    "merge_presence",
+    "propose",
+    "scan_event_properties",
+    "select_events",
+    "side_by_side",
+]

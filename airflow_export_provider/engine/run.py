@@ -1,0 +1,367 @@
+"""Export one window: the single code path behind the operator, the CLI and the demo.
+
+Order of operations, and why (the publish protocol itself is ``commit.py``):
+
+1. ``begin``: take the window's lease, so this run is its only writer; finish or roll
+   back whatever a killed run left; read the published manifest. Readers still see the
+   previous version, untouched, for the whole run.
+2. Decide the columns (``decide_columns``) without persisting them: a run that fails
+   decides nothing for later windows.
+3. Stream source batches → routing (projection, each event's rows, the format's spelling;
+   ``routing``) → encoders → uploads, rolling files at the limits. The source is read on
+   a thread of its own and routed on two more (``prefetch``), in order, so reading,
+   routing and writing overlap on both cores. Uploads are sent but not completed.
+4. ``commit``: refuse to shrink the window silently, journal, persist the columns,
+   complete the uploads, switch the manifest, delete stale keys.
+
+Any failure before the commit's journal aborts every upload of the run: the published
+window is exactly as it was, and no multipart upload is left open.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from airflow_export_provider.engine.columns import ColumnsChanged, SchemaDecision, SchemaStore
+from airflow_export_provider.engine.commit import PublishedWindow, WindowCommit
+from airflow_export_provider.engine.destinations.base import Destination
+from airflow_export_provider.engine.formats import preparation_for
+from airflow_export_provider.engine.keys import KeyValues, ObjectLayout
+from airflow_export_provider.engine.lease import LEASE_SECONDS, WAIT_SECONDS, LeaseHolder
+from airflow_export_provider.engine.manifest import ManifestFacts, build_manifest, manifest_bytes
+from airflow_export_provider.engine.records.project import Projector, batch_presence, merge_presence, propose
+from airflow_export_provider.engine.records.route import event_rows
+from airflow_export_provider.engine.rejected_file import RejectedRowsFile
+from airflow_export_provider.engine.runtime.memory_pool import use_returning_memory_pool
+from airflow_export_provider.engine.runtime.read_ahead import Prefetched
+from airflow_export_provider.engine.sources.base import EventSource
+from airflow_export_provider.engine.sources.rejections import Quarantining
+from airflow_export_provider.engine.windows import Window
+from airflow_export_provider.engine.writer import ExportedFile, WindowWriter
+from airflow_export_provider.spec import ExportSpec
+
+logger = logging.getLogger(__name__)
+PROGRESS_EVERY_SECONDS = 15.0
+# Routing runs on two threads beside the reading one: with the encoders, compression and
+# uploads on theirs, that keeps two cores busy (docs/performance.md).
+ROUTING_WORKERS = 2
+SCAN_COLUMNS = ("event_name", "properties")
+# A window exported again because a parallel window decided its columns first; more
+# attempts than windows that can be first at once is never needed.
+COLUMN_ATTEMPTS = 3
+
+
+@dataclass
+class WindowResult:
+    window: Window
+    files: list[ExportedFile]
+    manifest_url: str
+    rows_read: int
+    seconds: float
+    stale_deleted: list[str] = field(default_factory=list)
+    aborted_uploads: list[str] = field(default_factory=list)
+    finished_commit_of: str | None = None
+
+    @property
+    def records(self) -> int:
+        return sum(f.records for f in self.files)
+
+    @property
+    def bytes(self) -> int:
+        return sum(f.bytes for f in self.files)
+
+    def summary(self) -> dict[str, Any]:
+        """Small and JSON-friendly: what the operator returns as its XCom."""
+        return {
+            "window_start": self.window.start.isoformat(),
+            "window_end": self.window.end.isoformat(),
+            "files": len(self.files),
+            "records": self.records,
+            "bytes": self.bytes,
+            "seconds": round(self.seconds, 3),
+            "manifest": self.manifest_url,
+            "stale_deleted": len(self.stale_deleted),
+        }
+
+
+def layout_for(spec: ExportSpec, window: Window, instance_id: int = 0) -> ObjectLayout:
+    local_start = window.start.in_timezone(spec.schedule.timezone)
+    values = KeyValues(
+        account_id=spec.account_id,
+        export_id=spec.export_id,
+        date=local_start.format("YYYY-MM-DD"),
+        timestamp=int(window.start.timestamp()),
+        instance_id=instance_id,
+    )
+    return ObjectLayout(
+        prefix=spec.destination.prefix,
+        folder_template=spec.layout.resolved_folder_template,
+        file_template=spec.layout.file_template,
+        extension=spec.format.extension,
+        values=values,
+    )
+
+
+def schema_store_for(spec: ExportSpec, destination: Destination, layout: ObjectLayout) -> SchemaStore:
+    return SchemaStore(destination, layout.schema_key(), spec.export_id, spec.fields.schema_evolution)
+
+
+def export_window(
+    spec: ExportSpec,
+    window: Window,
+    *,
+    source: EventSource,
+    destination: Destination,
+    instance_id: int = 0,
+    log: logging.Logger | Any = logger,
+    allow_fewer_records: bool = False,
+    run_label: str = "an export run",
+    lease_seconds: float = LEASE_SECONDS,
+    lease_wait_seconds: float = WAIT_SECONDS,
+) -> WindowResult:
+    """Export and publish one window; the published window is never damaged (``commit.py``).
+
+    :param allow_fewer_records: publish even if the window then holds fewer records than
+        its published version (a re-export after events were deleted at the source).
+    :param run_label: who is exporting, in words, for the log of a run that has to wait.
+    :param lease_seconds: how long the window's lease lasts without renewal (a killed run's
+        lease blocks the window this long, unless it ran on this machine).
+    :param lease_wait_seconds: how long to wait for another run of the window to finish.
+    """
+    started = time.monotonic()
+    use_returning_memory_pool()  # before the first read: the scan's buffers too go back to the system
+    layout = layout_for(spec, window, instance_id)
+    store = schema_store_for(spec, destination, layout)
+    committer = WindowCommit(
+        destination, layout, window.label, store, LeaseHolder.here(run_label),
+        lease_seconds=lease_seconds, wait_seconds=lease_wait_seconds, log=log,
+    )  # fmt: skip
+    published = committer.begin()
+    try:
+        log.info(
+            "window %s: exporting %s to %s",
+            window.label,
+            spec.export_id,
+            destination.url(layout.key_pattern()[0]),
+        )
+        for attempt in range(1, COLUMN_ATTEMPTS + 1):
+            written = _write_window(spec, window, source, destination, layout, store, committer.run_id, log)
+            try:
+                stale = _commit(spec, window, instance_id, source, written, committer, published,
+                                allow_fewer_records)  # fmt: skip
+                break
+            except ColumnsChanged as error:
+                if attempt == COLUMN_ATTEMPTS:
+                    raise
+                log.info("window %s: %s; exporting it again with the export's columns", window.label, error)
+    finally:
+        committer.end()
+
+    files = written.files
+    result = WindowResult(window, files, destination.url(layout.manifest_key()), source.stats.rows_in_window,
+                          time.monotonic() - started, stale, committer.recovery.aborted_uploads,
+                          committer.recovery.finished_commit_of)  # fmt: skip
+    log.info(
+        "window %s: read %s rows in the window (%s scanned in %d source files), "
+        "wrote %s records into %d files, %s, in %.1f s (%s rows/s); manifest %s%s",
+        window.label, f"{source.stats.rows_in_window:,}", f"{source.stats.rows_scanned:,}",
+        source.stats.files,
+        f"{result.records:,}", len(files), _megabytes(result.bytes),
+        result.seconds, f"{result.records / max(result.seconds, 1e-9):,.0f}", result.manifest_url,
+        f"; removed {len(stale)} stale objects" if stale else "",
+    )  # fmt: skip
+    if source.stats.rejected:
+        log.warning(
+            "window %s: %s rows of the source could not be exported and are counted in the manifest (%s)",
+            window.label, f"{sum(source.stats.rejected.values()):,}",
+            ", ".join(f"{reason}: {count:,}" for reason, count in sorted(source.stats.rejected.items())),
+        )  # fmt: skip
+    if committer.waited_seconds >= 1:
+        log.info(
+            "window %s: waited %.0f s for another run of this window", window.label, committer.waited_seconds
+        )
+    if written.writer.bytes_parked:
+        log.info(
+            "window %s: %s of rows waited for their Parquet row groups on local disk (%s)",
+            window.label, _megabytes(written.writer.bytes_parked), tempfile.gettempdir(),
+        )  # fmt: skip
+    if written.without_event_name:
+        log.warning(
+            "window %s: %d events had no event name; written under '%%null'",
+            window.label, written.without_event_name,
+        )  # fmt: skip
+    return result
+
+
+@dataclass
+class _Written:
+    """A window's files, sent but not yet visible, and what they were decided from."""
+
+    writer: WindowWriter
+    files: list[ExportedFile]
+    decision: SchemaDecision
+    without_event_name: int
+    rejected: RejectedRowsFile
+
+    def abort(self) -> None:
+        self.writer.abort()
+        self.rejected.abort()
+
+
+def _write_window(
+    spec: ExportSpec,
+    window: Window,
+    source: EventSource,
+    destination: Destination,
+    layout: ObjectLayout,
+    store: SchemaStore,
+    run_id: str,
+    log: logging.Logger | Any,
+) -> _Written:
+    decision = decide_columns(spec, window, source, store, log)
+    projector = Projector(spec.fields, decision.columns)
+    writer = WindowWriter(layout=layout, fmt=spec.format, destination=destination, run_id=run_id)
+    rejected = RejectedRowsFile(destination, layout.rejected_key(), run_id)
+    if isinstance(source, Quarantining):
+        source.quarantine_into(rejected)
+    progress = _Progress(window, log)
+    without_event_name = 0
+    preparation = preparation_for(spec.format)
+    batches = Prefetched(
+        _in_units(source.read(window), preparation.rows_at_once),
+        depth=1,
+        transform=lambda batch: (
+            batch.column(0).null_count,
+            event_rows(batch, spec.fields, projector, preparation),
+        ),
+        workers=ROUTING_WORKERS,
+    )
+    try:
+        for nameless, pieces in batches:
+            without_event_name += nameless
+            for event_name, rows in pieces:
+                writer.write(event_name, rows)
+            writer.batch_done()
+            progress.batch_done(source.stats.rows_in_window, writer)
+        files = writer.close()
+    except BaseException:
+        batches.close()  # the source stops reading before its uploads are aborted
+        writer.abort()
+        rejected.abort()
+        log.error("window %s: export failed; nothing was published, the window is as it was", window.label)
+        raise
+    finally:
+        if isinstance(source, Quarantining):
+            source.quarantine_into(None)
+    return _Written(writer, files, decision, without_event_name, rejected)
+
+
+def _commit(
+    spec: ExportSpec,
+    window: Window,
+    instance_id: int,
+    source: EventSource,
+    written: _Written,
+    committer: WindowCommit,
+    published: PublishedWindow,
+    allow_fewer_records: bool,
+) -> list[str]:
+    """Publish the written files; until the commit is journaled, any failure aborts them."""
+    files = written.files
+    try:
+        committer.check_records(
+            sum(f.records for f in files),
+            published,
+            allow_fewer=allow_fewer_records,
+            spec_hash=spec.spec_hash,
+        )
+        used = {f.event_name for f in files}
+        uploads = written.writer.uploads
+        quarantined = written.rejected.finish()
+        if quarantined is not None:
+            uploads.append(quarantined[1])
+        facts = ManifestFacts(spec, window, instance_id, files, source.stats, written.without_event_name,
+                              written.decision.columns.only_events(used),
+                              None if quarantined is None else quarantined[0])  # fmt: skip
+        return committer.commit(
+            published, uploads, manifest_bytes(build_manifest(facts)), written.decision, used
+        )
+    except BaseException:
+        if not committer.journaled:
+            written.abort()
+        raise
+
+
+def _in_units(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.RecordBatch]:
+    """Source batches cut to at most ``rows`` rows: what is routed at once (see ``Preparation``)."""
+    try:
+        for batch in batches:
+            for offset in range(0, batch.num_rows, rows):
+                yield batch.slice(offset, rows)
+    finally:
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()  # on the reading thread, where the source was read
+
+
+def decide_columns(
+    spec: ExportSpec,
+    window: Window,
+    source: EventSource,
+    store: SchemaStore,
+    log: logging.Logger | Any = logger,
+) -> SchemaDecision:
+    """The columns this window's files get: the window's candidates merged into the persisted schema.
+
+    When the spec exports ``all`` properties of some event, which properties each event
+    carries is data: a first pass reads only event names and properties to find out.
+    """
+    fields = spec.fields
+    presence = None
+    if fields.properties.needs_discovery(fields.events):
+        started = time.monotonic()
+        scanned = Prefetched(
+            source.read(window, columns=SCAN_COLUMNS),
+            depth=1,
+            transform=lambda batch: batch_presence(batch, fields),
+            workers=ROUTING_WORKERS,
+        )
+        presence = merge_presence(scanned)
+        log.info(
+            "window %s: %d events carry %d distinct properties (scanned in %.1f s)",
+            window.label, len(presence), len({p for names in presence.values() for p in names}),
+            time.monotonic() - started,
+        )  # fmt: skip
+    return store.decide(propose(fields, source.schema(window), presence))
+
+
+class _Progress:
+    """Logs a line every few seconds on long windows so the task log shows it is alive."""
+
+    def __init__(self, window: Window, log: logging.Logger | Any) -> None:
+        self._window = window
+        self._log = log
+        self._started = time.monotonic()
+        self._last = self._started
+
+    def batch_done(self, rows: int, writer: WindowWriter) -> None:
+        now = time.monotonic()
+        if now - self._last < PROGRESS_EVERY_SECONDS:
+            return
+        self._last = now
+        self._log.info(
+            "window %s: %s rows so far, %d files done, %d open, %s written, %s rows/s",
+            self._window.label, f"{rows:,}", len(writer.files), writer.open_files,
+            _megabytes(writer.bytes_written), f"{rows / (now - self._started):,.0f}",
+        )  # fmt: skip
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_000_000:,.1f} MB"

@@ -1,0 +1,429 @@
+"""Events from a database table or query, through any Airflow SQL (``DbApiHook``) connection.
+
+The window is one query, ``WHERE event_time >= start AND event_time < end ORDER BY
+event_time, <tie-breaker>``, read in bounded batches:
+
+- PostgreSQL with psycopg 3 (the postgres provider's default driver): ``COPY … TO
+  STDOUT (FORMAT csv)`` parsed by pyarrow (``postgres_copy``), the fastest path measured.
+- PostgreSQL with psycopg2: a *named* cursor, which the server keeps open and sends in
+  ``batch_size`` pieces (a plain cursor would pull the whole result into the client).
+- Other DB-API drivers: ``fetchmany``. Whether that streams depends on the driver
+  (documented in docs/sql-sources.md).
+
+JSON/JSONB columns hold the open groups (properties, profile, custom identities) and the
+device and preference objects. They travel as text and are parsed by pyarrow's JSON
+reader a batch at a time; the open groups' Arrow types are the union over the window,
+the same way the lake source widens its structs, so every batch of a window has one
+schema.
+
+A window is read twice: once for those types (and, in the same pass, which properties
+each event carries, when the spec exports ``all``), then for the export. On PostgreSQL
+both reads run in one ``REPEATABLE READ`` read-only transaction, so they see the same
+rows even while new events arrive. Elsewhere a value whose member the first read did
+not see fails the export rather than being dropped.
+
+The queries only ever contain identifiers that passed the spec's validation and the two
+window bounds, bound by the driver (``%(window_start)s``, ``%(window_end)s``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pajson
+
+from airflow_export_provider.engine.events import (
+    CANONICAL_SCHEMA,
+    EVENT_TIME_TYPE,
+    OPEN_STRUCTS,
+    EventSchemaError,
+    conform,
+    window_schema,
+)
+from airflow_export_provider.engine.formats.json_kernels import text_buffer
+from airflow_export_provider.engine.sources.base import SourceStats
+from airflow_export_provider.engine.sources.postgres_copy import (
+    EPOCH_MICROSECONDS,
+    copy_batches,
+    copy_statement,
+    uses_copy,
+)
+from airflow_export_provider.engine.windows import Window
+from airflow_export_provider.exceptions import ExportError
+from airflow_export_provider.spec import SqlSourceSpec
+
+logger = logging.getLogger(__name__)
+JSON_FIELDS = ("custom_identities", "profile", "device", "comm_prefs", "properties")
+
+
+class SourceError(ExportError):
+    """The source cannot be read: connection, table, column or query; the message says which."""
+
+
+class SqlSource:
+    """Streams a window of events from a SQL database as canonical Arrow record batches."""
+
+    def __init__(self, spec: SqlSourceSpec, connect: Callable[[], Any] | None = None) -> None:
+        self._spec = spec
+        self._connect = connect or (lambda: _connection_of(spec.conn_id))
+        self._mapped = spec.columns.mapped()
+        self._schemas: dict[Window, pa.Schema] = {}
+        self._open: tuple[Window, Any] | None = None
+        self.stats = SourceStats()
+
+    # -- the queries
+
+    def statement(self, fields: Sequence[str], *, copy: bool = False, json_as_text: bool = False) -> str:
+        """The window's query for the given canonical fields (always with event_time, in order).
+
+        ``copy`` (PostgreSQL ``COPY``) sends the time as epoch microseconds;
+        ``json_as_text`` (PostgreSQL cursors) sends JSON columns as text, for pyarrow to parse.
+        """
+        time_column = self._mapped["event_time"]
+
+        def expression(name: str) -> str:
+            column = self._mapped[name]
+            if copy and name == "event_time":
+                return EPOCH_MICROSECONDS.format(column=column)
+            return f"{column}::text" if json_as_text and name in JSON_FIELDS else column
+
+        selected = ", ".join(f"{expression(name)} AS {name}" for name in fields)
+        order = self._order(fields, as_text=copy or json_as_text)
+        if self._spec.table is not None:
+            return (
+                f"SELECT {selected} FROM {self._spec.table} "
+                f"WHERE {time_column} >= %(window_start)s AND {time_column} < %(window_end)s "
+                f"ORDER BY {order}"
+            )
+        return f"SELECT {selected} FROM ({self._spec.query}) AS export_window_rows ORDER BY {order}"
+
+    def _order(self, fields: Sequence[str], *, as_text: bool) -> str:
+        """Event time, then a tie-breaker, so rows of one instant always come in the same order.
+
+        The declared key columns if any; else every column read (PostgreSQL cannot order
+        ``json``, so JSON columns are ordered as their text there).
+        """
+        ties = list(self._spec.key_columns)
+        if not ties:
+            for name in fields:
+                if name == "event_time":
+                    continue
+                column = self._mapped[name]
+                ties.append(f"{column}::text" if as_text and name in JSON_FIELDS else column)
+        return ", ".join([self._mapped["event_time"], *ties])
+
+    def _requested(self, columns: Sequence[str] | None) -> list[str]:
+        """Canonical names a read yields, in canonical order; unmapped ones come as nulls."""
+        wanted = set(CANONICAL_SCHEMA.names if columns is None else {"event_name", "event_time", *columns})
+        return [name for name in CANONICAL_SCHEMA.names if name in wanted]
+
+    def _fields(self, columns: Sequence[str] | None) -> list[str]:
+        """The requested names the source has columns for: what the query selects."""
+        return [name for name in self._requested(columns) if name in self._mapped]
+
+    # -- the source contract
+
+    def schema(self, window: Window) -> pa.Schema:
+        """The window's schema; the open groups' members are read from the data (a light pass)."""
+        if window not in self._schemas:
+            for _ in self._learning_scan(window, self._fields([])):
+                pass
+        return self._schemas[window]
+
+    def read(self, window: Window, columns: Sequence[str] | None = None) -> Iterator[pa.RecordBatch]:
+        """The window's batches; a column scan before the schema is known also learns the schema.
+
+        Such a scan's batches carry each batch's own struct members (a narrower type than
+        the window's), which is all a presence scan needs; the full read is conformed.
+        """
+        fields, requested = self._fields(columns), self._requested(columns)
+        if columns is not None and window not in self._schemas:
+            for batch in self._learning_scan(window, fields):
+                yield conform(batch, _loose_schema(batch.schema, requested))
+            return
+        schema = self.schema(window)
+        target = pa.schema([schema.field(name) for name in requested])
+        self.stats = SourceStats()
+        try:
+            for batch in self._batches(window, fields, target):
+                self.stats.rows_scanned += batch.num_rows
+                self.stats.rows_in_window += batch.num_rows
+                _refuse_unseen_members(batch, target)
+                yield conform(batch, target)
+        finally:
+            if columns is None:
+                self.close()
+
+    def close(self) -> None:
+        """End the window's read transaction and close its connection (after the export read)."""
+        if self._open is not None:
+            _close_quietly(self._open[1])
+            self._open = None
+
+    def _learning_scan(self, window: Window, fields: list[str]) -> Iterator[pa.RecordBatch]:
+        """Read ``fields`` plus the open groups; their union over the window is its schema."""
+        scanned = self._fields([*fields, *(name for name in OPEN_STRUCTS if name in self._mapped)])
+        schemas = []
+        for batch in self._batches(window, scanned, None):
+            schemas.append(batch.schema)
+            yield batch.select(fields)
+        self._schemas = {window: window_schema(schemas or [_empty_schema(scanned)])}
+
+    def _batches(
+        self, window: Window, fields: list[str], target: pa.Schema | None
+    ) -> Iterator[pa.RecordBatch]:
+        connection = self._session(window)
+        bounds = {"window_start": window.start, "window_end": window.end}
+        try:
+            if uses_copy(connection):
+                yield from self._copied(connection, fields, bounds, target)
+            else:
+                yield from self._fetched(connection, fields, bounds, target)
+        except BaseException:
+            self.close()
+            raise
+
+    def _copied(
+        self, connection: Any, fields: list[str], bounds: dict[str, Any], target: pa.Schema | None
+    ) -> Iterator[pa.RecordBatch]:
+        select = self.statement(fields, copy=True)
+        try:
+            statement = copy_statement(connection, select, bounds)
+        except Exception as error:
+            raise SourceError(self._explain(error, select)) from None
+        types = [(name, pa.int64() if name == "event_time" else pa.string()) for name in fields]
+        batches = copy_batches(connection, statement, types, self._spec.batch_size)
+        try:
+            while True:
+                try:
+                    batch = next(batches, None)
+                except Exception as error:
+                    raise SourceError(self._failure(error, select, started=False)) from None
+                if batch is None:
+                    return
+                yield _from_text_columns(batch, target)
+        finally:
+            batches.close()  # ends an unfinished COPY before the connection is touched again
+
+    def _fetched(
+        self, connection: Any, fields: list[str], bounds: dict[str, Any], target: pa.Schema | None
+    ) -> Iterator[pa.RecordBatch]:
+        statement = self.statement(fields, json_as_text=_is_postgres(connection))
+        cursor = _streaming_cursor(connection, self._spec.batch_size)
+        try:
+            cursor.execute(statement, bounds)
+        except Exception as error:
+            raise SourceError(self._explain(error, statement)) from None
+        while True:
+            try:
+                rows = cursor.fetchmany(self._spec.batch_size)
+            except Exception as error:
+                raise SourceError(self._failure(error, statement, started=True)) from None
+            if not rows:
+                break
+            yield _to_batch(rows, fields, target)
+        cursor.close()
+
+    def _session(self, window: Window) -> Any:
+        """One connection and read transaction per window, shared by its passes."""
+        if self._open is not None and self._open[0] == window:
+            return self._open[1]
+        self.close()
+        connection = self._connect()
+        _same_snapshot_for_all_reads(connection)
+        self._open = (window, connection)
+        return connection
+
+    def _failure(self, error: Exception, statement: str, *, started: bool) -> str:
+        # psycopg raises the query's own errors (no table, no column) on the first COPY read.
+        if not started and _is_query_error(error):
+            return self._explain(error, statement)
+        return f"reading {self._spec.path} failed mid-window: {_first_line(error)}"
+
+    def _explain(self, error: Exception, statement: str) -> str:
+        what = f"table {self._spec.table}" if self._spec.table else "query"
+        return (
+            f"the {what} on connection {self._spec.conn_id!r} cannot be read: {_first_line(error)}. "
+            f"Check source.table/query and source.columns (the export ran: {statement})"
+        )
+
+
+def _connection_of(conn_id: str) -> Any:
+    """A DB-API connection from the Airflow connection's own hook (postgres, mysql, ...)."""
+    from airflow_export_provider.version_compat import BaseHook
+
+    try:
+        hook = BaseHook.get_connection(conn_id).get_hook()  # type: ignore[no-untyped-call]
+    except Exception as error:
+        raise SourceError(
+            f"no usable Airflow connection {conn_id!r} for the SQL source: {_first_line(error)}"
+        ) from None
+    get_conn = getattr(hook, "get_conn", None)
+    if get_conn is None:
+        raise SourceError(
+            f"connection {conn_id!r} ({type(hook).__name__}) is not a SQL (DbApiHook) connection"
+        )
+    try:
+        return get_conn()
+    except Exception as error:
+        raise SourceError(f"cannot connect with {conn_id!r}: {_first_line(error)}") from None
+
+
+def _is_postgres(connection: Any) -> bool:
+    return type(connection).__module__.split(".")[0] in ("psycopg", "psycopg2")
+
+
+def _same_snapshot_for_all_reads(connection: Any) -> None:
+    """PostgreSQL: a read-only ``REPEATABLE READ`` transaction, so every pass sees the same rows."""
+    driver = type(connection).__module__.split(".")[0]
+    if driver == "psycopg":
+        import psycopg
+
+        connection.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        connection.read_only = True
+    elif driver == "psycopg2":
+        connection.set_session(isolation_level="REPEATABLE READ", readonly=True)
+
+
+def _is_query_error(error: Exception) -> bool:
+    """SQLSTATE class 42 (syntax error or access rule violation): the query itself is wrong."""
+    state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+    return isinstance(state, str) and state.startswith("42")
+
+
+def _streaming_cursor(connection: Any, batch_size: int) -> Any:
+    """A server-side cursor where the driver has one (psycopg 3 and psycopg2), else a plain one."""
+    if _is_postgres(connection):
+        cursor = connection.cursor(name=f"airflow_export_{uuid.uuid4().hex[:12]}")
+        cursor.itersize = batch_size
+        return cursor
+    return connection.cursor()
+
+
+def _from_text_columns(batch: pa.RecordBatch, target: pa.Schema | None) -> pa.RecordBatch:
+    """A ``COPY`` batch (text, epoch microseconds) as canonical columns."""
+    arrays = []
+    for name, column in zip(batch.schema.names, batch.columns, strict=True):
+        if name == "event_time":
+            arrays.append(column.cast(EVENT_TIME_TYPE))
+        elif name in JSON_FIELDS:
+            arrays.append(_parse_json_column(column, name, _json_target(name, target)))
+        else:
+            arrays.append(column)
+    return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
+
+
+def _to_batch(rows: list[tuple[Any, ...]], fields: list[str], target: pa.Schema | None) -> pa.RecordBatch:
+    """Cursor rows (Python values) as canonical columns."""
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in fields]
+    arrays = []
+    for name, values in zip(fields, columns, strict=True):
+        canonical = CANONICAL_SCHEMA.field(name).type
+        if name in JSON_FIELDS:
+            texts = pa.array([_json_text(value, name) for value in values], pa.string())
+            arrays.append(_parse_json_column(texts, name, _json_target(name, target)))
+        elif name == "event_time":
+            arrays.append(pa.array([_as_utc(value) for value in values], type=canonical))
+        else:
+            try:  # text columns arrive as str: no per-value conversion
+                arrays.append(pa.array(values, type=canonical))
+            except (pa.ArrowInvalid, pa.ArrowTypeError):  # ids stored as numbers become text
+                arrays.append(pa.array([None if v is None else str(v) for v in values], type=canonical))
+    return pa.RecordBatch.from_arrays(arrays, names=fields)
+
+
+def _json_target(name: str, target: pa.Schema | None) -> pa.DataType | None:
+    """The type to parse a JSON column into: fixed groups always, open groups once the window is known."""
+    if name not in OPEN_STRUCTS:
+        return CANONICAL_SCHEMA.field(name).type
+    return target.field(name).type if target is not None and name in target.names else None
+
+
+def _parse_json_column(texts: pa.Array, name: str, typed: pa.DataType | None) -> pa.Array:
+    """JSON objects as text → one struct array, parsed by pyarrow in one block, no Python per row.
+
+    Each value plus a newline is one JSON Lines record; SQL NULL and JSON ``null`` become
+    a null struct (parsed as ``{}``).
+    """
+    nulls = pc.fill_null(pc.or_(pc.is_null(texts), pc.equal(texts, "null")), True)
+    data = text_buffer(pc.binary_join_element_wise(pc.if_else(nulls, "{}", texts), "\n", ""))
+    options = pajson.ParseOptions(
+        explicit_schema=pa.schema(list(typed)) if typed is not None else None,
+        unexpected_field_behavior="ignore" if name not in OPEN_STRUCTS else "infer",
+    )
+    read = pajson.ReadOptions(block_size=max(data.size, 1) + 1)
+    try:
+        table = pajson.read_json(pa.BufferReader(data), read_options=read, parse_options=options)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+        raise EventSchemaError(f"JSON column for {name!r} has values of mixed types: {error}") from None
+    if table.num_columns == 0 or not len(texts):
+        return (
+            pa.StructArray.from_arrays([], fields=[], mask=nulls)
+            if len(texts)
+            else pa.array([], pa.struct([]))
+        )
+    table = table.combine_chunks()
+    columns = [column.chunk(0) for column in table.columns]
+    return pa.StructArray.from_arrays(columns, fields=list(table.schema), mask=nulls)
+
+
+def _json_text(value: Any, name: str) -> str | None:
+    """A driver's JSON value as text: PostgreSQL sends text (``::text``); others may decode it."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (bytes, bytearray)):
+        return value.decode()
+    if isinstance(value, dict):
+        return json.dumps(value)
+    raise EventSchemaError(f"column for {name!r} must hold JSON objects, found {type(value).__name__}")
+
+
+def _refuse_unseen_members(batch: pa.RecordBatch, target: pa.Schema) -> None:
+    """A member the schema pass did not see would be dropped by the cast: fail instead."""
+    for name in OPEN_STRUCTS:
+        if name in batch.schema.names and name in target.names:
+            seen = {field.name for field in target.field(name).type}
+            new = [field.name for field in batch.schema.field(name).type if field.name not in seen]
+            if new:
+                raise EventSchemaError(
+                    f"{name} member(s) {', '.join(new)} appeared while the window was being exported "
+                    "(the source changed between its two reads); run the window again"
+                )
+
+
+def _empty_schema(fields: list[str]) -> pa.Schema:
+    return pa.schema([CANONICAL_SCHEMA.field(name) for name in fields])
+
+
+def _loose_schema(own: pa.Schema, requested: list[str]) -> pa.Schema:
+    """The requested columns with the batch's own types where it has them, canonical ones otherwise."""
+    return pa.schema([own.field(n) if n in own.names else CANONICAL_SCHEMA.field(n) for n in requested])
+
+
+def _as_utc(value: Any) -> dt.datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, dt.datetime):
+        raise EventSchemaError(f"event_time must be a timestamp column, found {type(value).__name__}")
+    # A column without a zone (timestamp without time zone) is taken as UTC, as the lake does.
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _close_quietly(connection: Any) -> None:
+    try:
+        connection.rollback()  # read-only: end the transaction the reads lived in
+        connection.close()
+    except Exception:
+        logger.debug("closing the source connection failed", exc_info=True)
