@@ -13,8 +13,8 @@ import logging
 import sys
 from pathlib import Path
 
-from airflow_export_provider.airflow_api import AirflowApiError
 from airflow_export_provider.exceptions import ExportError, ExportSpecError
+from airflow_export_provider.hooks.airflow_api import AirflowApiError
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -44,10 +44,9 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from airflow_export_provider.engine.destinations import destination_for
     from airflow_export_provider.engine.run import export_window
-    from airflow_export_provider.engine.sources import source_for
     from airflow_export_provider.engine.windows import parse_moment
+    from airflow_export_provider.hooks.connections import destination_for, source_for
     from airflow_export_provider.spec import ExportSpec
 
     spec = ExportSpec.from_yaml(args.spec)
@@ -66,10 +65,9 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _preview(args: argparse.Namespace) -> int:
-    from airflow_export_provider.engine.destinations import destination_for
     from airflow_export_provider.engine.preview import preview, render, sample_window
-    from airflow_export_provider.engine.sources import source_for
     from airflow_export_provider.engine.windows import Window, parse_moment
+    from airflow_export_provider.hooks.connections import destination_for, source_for
     from airflow_export_provider.spec import ExportSpec
 
     spec = ExportSpec.from_yaml(args.spec)
@@ -103,14 +101,15 @@ def _preview(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from airflow_export_provider.access import BucketAccessChecker, BucketAccessError
+    from airflow_export_provider.engine.bucket_access import BucketAccessError
+    from airflow_export_provider.hooks.connections import access_checker_for
     from airflow_export_provider.spec import ExportSpec
 
     spec = ExportSpec.from_yaml(args.spec)
     if spec.destination.type != "s3":
         print(f"{args.spec}: destination is a local folder; nothing to check")
         return 0
-    checker = BucketAccessChecker.from_connection(spec.destination, spec.export_id)
+    checker = access_checker_for(spec.destination, spec.export_id)
     try:
         report = checker.check()
     except BucketAccessError as error:
@@ -133,7 +132,7 @@ def _policy(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from airflow_export_provider.airflow_api import AirflowApi
+    from airflow_export_provider.hooks.airflow_api import AirflowApi
     from airflow_export_provider.spec import ExportSpec
     from airflow_export_provider.status import recent_runs, render
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from airflow_export_provider.airflow_api import AirflowApi, AirflowApiError
+from airflow_export_provider.hooks.airflow_api import AirflowApi, AirflowApiError
 
 WAITING_STATES = {"deferred", "up_for_reschedule"}
 

@@ -38,9 +38,9 @@ GROUPS = ("custom_identities", "profile", "device", "comm_prefs", "properties")
 CHILD = """
 import json, resource, sys, tempfile, time
 import pendulum
-from airflow_export_provider.engine.destinations import destination_for
+from airflow_export_provider.hooks.connections import destination_for
 from airflow_export_provider.engine.run import export_window
-from airflow_export_provider.engine.sources import source_for
+from airflow_export_provider.hooks.connections import source_for
 from airflow_export_provider.spec import ExportSpec
 from airflow_export_provider.engine.windows import Window
 spec = ExportSpec.from_mapping(json.loads(sys.argv[1]))

@@ -21,12 +21,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from airflow_export_provider.engine.destinations import destination_for
 from airflow_export_provider.engine.destinations.s3 import S3Destination, S3Upload
 from airflow_export_provider.engine.lease import WindowLease
 from airflow_export_provider.engine.run import export_window
-from airflow_export_provider.engine.sources import source_for
 from airflow_export_provider.engine.windows import Window, parse_moment
+from airflow_export_provider.hooks.connections import destination_for, source_for
 from airflow_export_provider.spec import ExportSpec
 
 

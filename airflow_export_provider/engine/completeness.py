@@ -8,10 +8,13 @@ what the source holds then, and removes parts it no longer writes.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow.fs as pafs
 
+from airflow_export_provider.engine.sources.sql import close_quietly
 from airflow_export_provider.engine.windows import Window
 from airflow_export_provider.spec import ExportSpec, LakeSourceSpec, SqlSourceSpec
 
@@ -22,7 +25,19 @@ class Verdict:
     reason: str
 
 
-def check_window(spec: ExportSpec, window: Window, now: dt.datetime | None = None) -> Verdict:
+LakeOpener = Callable[[LakeSourceSpec], tuple[pafs.FileSystem, str]]
+"""Opens a lake: its filesystem and the spec's path as that filesystem names it."""
+
+
+def check_window(
+    spec: ExportSpec,
+    window: Window,
+    *,
+    open_lake: LakeOpener,
+    connect_sql: Callable[[], Any],
+    now: dt.datetime | None = None,
+) -> Verdict:
+    """Whether ``window`` may be exported now; ``open_lake``/``connect_sql`` reach the source."""
     settings = spec.completeness
     now = now or dt.datetime.now(dt.timezone.utc)
     ready_at = window.end + settings.lateness
@@ -32,7 +47,7 @@ def check_window(spec: ExportSpec, window: Window, now: dt.datetime | None = Non
         )
     if settings.mode == "watermark":
         assert isinstance(spec.source, SqlSourceSpec) and settings.watermark_query
-        watermark = _watermark(spec.source, settings.watermark_query)
+        watermark = _watermark(connect_sql(), settings.watermark_query)
         if watermark is None or watermark < window.end:
             return Verdict(
                 False, f"source watermark {watermark} is before the window end {window.end.isoformat()}"
@@ -41,7 +56,7 @@ def check_window(spec: ExportSpec, window: Window, now: dt.datetime | None = Non
     if settings.mode == "marker":
         assert isinstance(spec.source, LakeSourceSpec) and settings.marker
         path = marker_path(spec.source, settings.marker, window, spec.schedule.timezone)
-        if not _exists(spec.source, path):
+        if not _exists(open_lake(spec.source), path):
             return Verdict(False, f"marker {path} does not exist yet")
         return Verdict(True, f"marker {path} exists")
     return Verdict(True, "the window end plus lateness has passed")
@@ -57,27 +72,18 @@ def marker_path(source: LakeSourceSpec, template: str, window: Window, timezone:
     return f"{source.path.rstrip('/')}/{name.lstrip('/')}"
 
 
-def _exists(source: LakeSourceSpec, path: str) -> bool:
-    if source.is_s3:
-        from airflow_export_provider.hooks.lake import EventLakeHook
-
-        filesystem: pafs.FileSystem = EventLakeHook(aws_conn_id=source.aws_conn_id).filesystem()
-        path = path.removeprefix("s3://")
-    else:
-        filesystem = pafs.LocalFileSystem()
-    return bool(filesystem.get_file_info(path).type != pafs.FileType.NotFound)
+def _exists(lake: tuple[pafs.FileSystem, str], path: str) -> bool:
+    filesystem, _ = lake
+    return bool(filesystem.get_file_info(path.removeprefix("s3://")).type != pafs.FileType.NotFound)
 
 
-def _watermark(source: SqlSourceSpec, query: str) -> dt.datetime | None:
-    from airflow_export_provider.engine.sources.sql import _close_quietly, _connection_of
-
-    connection = _connection_of(source.conn_id)
+def _watermark(connection: Any, query: str) -> dt.datetime | None:
     try:
         cursor = connection.cursor()
         cursor.execute(query)
         row = cursor.fetchone()
     finally:
-        _close_quietly(connection)
+        close_quietly(connection)
     value = row[0] if row else None
     if value is None:
         return None

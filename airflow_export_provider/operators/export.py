@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from airflow_export_provider.engine.destinations import destination_for
 from airflow_export_provider.engine.run import export_window
-from airflow_export_provider.engine.sources import source_for
 from airflow_export_provider.engine.windows import parse_moment
 from airflow_export_provider.exceptions import WindowError
+from airflow_export_provider.hooks.connections import destination_for, source_for
 from airflow_export_provider.spec import ExportSpec
 from airflow_export_provider.version_compat import BaseOperator, Context
 

@@ -28,8 +28,9 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from airflow_export_provider.access import BucketAccessChecker, BucketAccessError
-from airflow_export_provider.airflow_api import AirflowApi, AirflowApiError
+from airflow_export_provider.engine.bucket_access import BucketAccessError
+from airflow_export_provider.hooks.airflow_api import AirflowApi, AirflowApiError
+from airflow_export_provider.hooks.connections import access_checker_for
 from airflow_export_provider.spec import ExportSpec
 from airflow_export_provider.version_compat import AirflowFailException, BaseSensorOperator, Context
 
@@ -68,7 +69,7 @@ class BucketAccessSensor(BaseSensorOperator):
         if spec.destination.type != "s3":
             return None
         try:
-            report = BucketAccessChecker.from_connection(spec.destination, spec.export_id).check()
+            report = access_checker_for(spec.destination, spec.export_id).check()
         except BucketAccessError as error:
             if not error.waits_for_fix:
                 raise  # a network problem: an ordinary failure, retried by Airflow

@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from airflow_export_provider.engine.completeness import check_window
 from airflow_export_provider.engine.windows import Window
+from airflow_export_provider.hooks.connections import window_verdict
 from airflow_export_provider.spec import ExportSpec
 from airflow_export_provider.version_compat import AirflowFailException, BaseSensorOperator, Context
 
@@ -37,7 +37,7 @@ class WindowCompleteSensor(BaseSensorOperator):
         return Window(context["data_interval_start"], context["data_interval_end"])  # type: ignore[arg-type]
 
     def poke(self, context: Context) -> bool:
-        verdict = check_window(self.spec, self._window(context))
+        verdict = window_verdict(self.spec, self._window(context))
         self.log.info("window %s: %s", self._window(context).label, verdict.reason)
         return verdict.complete
 

@@ -15,7 +15,8 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_export_provider.access import BucketAccessChecker, BucketAccessError
+from airflow_export_provider.engine.bucket_access import BucketAccessError
+from airflow_export_provider.hooks.connections import access_checker_for
 from airflow_export_provider.spec import S3DestinationSpec
 
 
@@ -55,7 +56,7 @@ class BucketAccessTrigger(BaseTrigger):
     def _check(self) -> str | None:
         spec = S3DestinationSpec.model_validate(self.destination)
         try:
-            BucketAccessChecker.from_connection(spec, self.export_id).check()
+            access_checker_for(spec, self.export_id).check()
         except BucketAccessError as error:
             return error.title
         return None

@@ -10,8 +10,8 @@ from typing import Any
 import pendulum
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_export_provider.engine.completeness import check_window
 from airflow_export_provider.engine.windows import Window
+from airflow_export_provider.hooks.connections import window_verdict
 from airflow_export_provider.spec import ExportSpec
 
 
@@ -35,7 +35,7 @@ class WindowCompleteTrigger(BaseTrigger):
         window = Window(pendulum.parse(self.window_start), pendulum.parse(self.window_end))  # type: ignore[arg-type]
         deadline = dt.datetime.fromisoformat(self.deadline)
         while True:
-            verdict = await asyncio.to_thread(check_window, spec, window)
+            verdict = await asyncio.to_thread(window_verdict, spec, window)
             if verdict.complete:
                 yield TriggerEvent({"status": "complete", "reason": verdict.reason})  # type: ignore[no-untyped-call]
                 return

@@ -19,10 +19,10 @@ from typing import Any
 import boto3
 import pytest
 
-from airflow_export_provider import access
-from airflow_export_provider.access import BucketAccessChecker
 from airflow_export_provider.cli import main
+from airflow_export_provider.engine import bucket_access as access
 from airflow_export_provider.engine.policy import user_policy
+from airflow_export_provider.hooks.connections import access_checker_for
 from airflow_export_provider.spec import S3DestinationSpec
 from airflow_export_provider.testing.loopback_s3 import LoopbackS3, loopback_s3
 
@@ -127,7 +127,7 @@ def iam() -> Iterator[IamWorld]:
 
 
 def check(dest: S3DestinationSpec) -> access.AccessReport:
-    return BucketAccessChecker.from_connection(dest, "daily").check()
+    return access_checker_for(dest, "daily").check()
 
 
 def test_the_printed_policy_is_exactly_enough(iam: IamWorld, monkeypatch: pytest.MonkeyPatch) -> None:

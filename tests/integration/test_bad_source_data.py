@@ -18,14 +18,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from airflow_export_provider.engine.destinations import destination_for
 from airflow_export_provider.engine.events import EventSchemaError
 from airflow_export_provider.engine.run import export_window
-from airflow_export_provider.engine.sources import source_for
 from airflow_export_provider.engine.sources.event_time import EventTimeError
 from airflow_export_provider.engine.sources.lake import LakeFileError
 from airflow_export_provider.engine.sources.rejections import RejectedRows
 from airflow_export_provider.engine.windows import Window
+from airflow_export_provider.hooks.connections import destination_for, source_for
 from airflow_export_provider.spec import ExportSpec
 
 pytestmark = pytest.mark.integration

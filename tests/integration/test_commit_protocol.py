@@ -27,11 +27,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from airflow_export_provider.engine.commit import FewerRecords
-from airflow_export_provider.engine.destinations import destination_for
 from airflow_export_provider.engine.lease import LeaseHolder, WindowBusy, WindowLease
 from airflow_export_provider.engine.run import export_window
-from airflow_export_provider.engine.sources import source_for
 from airflow_export_provider.engine.windows import Window
+from airflow_export_provider.hooks.connections import destination_for, source_for
 from airflow_export_provider.spec import ExportSpec
 from tests.conftest import REPO
 from tests.integration.test_s3_export import FailingSource

@@ -10,8 +10,8 @@ from typing import Any
 import pendulum
 import pytest
 
-from airflow_export_provider.engine.completeness import check_window
 from airflow_export_provider.engine.windows import Window
+from airflow_export_provider.hooks.connections import window_verdict
 from airflow_export_provider.spec import ExportSpec
 from tests.sql_events import COLUMNS
 from tests.unit.test_spec import problems, valid
@@ -27,16 +27,16 @@ def spec(source: dict[str, Any], completeness: dict[str, Any]) -> ExportSpec:
 
 def test_lateness_waits_past_the_window_end() -> None:
     export = spec({"path": "/lake"}, {"mode": "lateness", "lateness": "2h"})
-    assert not check_window(export, DAY3, now=DAY3.end + dt.timedelta(hours=1, minutes=59)).complete
-    assert check_window(export, DAY3, now=DAY3.end + dt.timedelta(hours=2)).complete
+    assert not window_verdict(export, DAY3, now=DAY3.end + dt.timedelta(hours=1, minutes=59)).complete
+    assert window_verdict(export, DAY3, now=DAY3.end + dt.timedelta(hours=2)).complete
 
 
 def test_a_watermark_query_on_postgres_decides(events_db_conn_id: str) -> None:
     source = {"type": "sql", "conn_id": events_db_conn_id, "table": "app.events", "columns": COLUMNS}
     export = spec(source, {"mode": "watermark", "watermark_query": "SELECT max(occurred_at) FROM app.events"})
-    complete = check_window(export, DAY3)
+    complete = window_verdict(export, DAY3)
     assert complete.complete and "has passed the window end" in complete.reason
-    waiting = check_window(export, AFTER)
+    waiting = window_verdict(export, AFTER)
     assert not waiting.complete and "is before the window end 2025-03-04T04:00:00+00:00" in waiting.reason
 
 
@@ -44,10 +44,10 @@ def test_a_marker_in_the_lake_decides(lake3: Path, tmp_path: Path) -> None:
     lake = tmp_path / "lake"
     shutil.copytree(lake3, lake)
     export = spec({"path": str(lake)}, {"mode": "marker", "marker": "date={date}/_SUCCESS"})
-    verdict = check_window(export, DAY3)
+    verdict = window_verdict(export, DAY3)
     assert not verdict.complete and verdict.reason.endswith("date=2025-03-03/_SUCCESS does not exist yet")
     (lake / "date=2025-03-03" / "_SUCCESS").touch()
-    assert check_window(export, DAY3).complete
+    assert window_verdict(export, DAY3).complete
 
 
 @pytest.mark.parametrize(

@@ -21,10 +21,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from airflow_export_provider.engine.columns import ColumnsChanged, DecidedSchema, SchemaStore
-from airflow_export_provider.engine.destinations import destination_for
 from airflow_export_provider.engine.run import export_window
-from airflow_export_provider.engine.sources import source_for
 from airflow_export_provider.engine.windows import Window
+from airflow_export_provider.hooks.connections import destination_for, source_for
 from airflow_export_provider.spec import ExportSpec
 from airflow_export_provider.testing.sample_events import write_lake
 from tests.reference import (

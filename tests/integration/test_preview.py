@@ -10,10 +10,9 @@ import pytest
 import yaml
 
 from airflow_export_provider.cli import main
-from airflow_export_provider.engine.destinations import destination_for
 from airflow_export_provider.engine.run import export_window
-from airflow_export_provider.engine.sources import source_for
 from airflow_export_provider.engine.windows import Window
+from airflow_export_provider.hooks.connections import destination_for, source_for
 from airflow_export_provider.spec import ExportSpec
 from tests.conftest import REPO, upload_lake
 

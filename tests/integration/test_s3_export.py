@@ -18,11 +18,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from airflow_export_provider.engine.destinations import destination_for
 from airflow_export_provider.engine.run import export_window
-from airflow_export_provider.engine.sources import LakeSource, source_for
+from airflow_export_provider.engine.sources import LakeSource
 from airflow_export_provider.engine.windows import Window
 from airflow_export_provider.exceptions import DestinationError
+from airflow_export_provider.hooks.connections import destination_for, source_for
 from airflow_export_provider.spec import ExportSpec
 from tests.reference import expected_records, flatten, sort_key, strip_nulls, text_matches
 

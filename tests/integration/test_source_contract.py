@@ -15,9 +15,9 @@ import pyarrow as pa
 import pytest
 
 from airflow_export_provider.engine.events import CANONICAL_SCHEMA, OPEN_STRUCTS
-from airflow_export_provider.engine.sources import source_for
 from airflow_export_provider.engine.sources.base import EventSource
 from airflow_export_provider.engine.windows import Window
+from airflow_export_provider.hooks.connections import source_for
 from airflow_export_provider.spec import ExportSpec
 from tests.reference import lake_rows
 from tests.sql_events import COLUMNS

@@ -20,11 +20,10 @@ import psycopg2
 import pyarrow.parquet as pq
 import pytest
 
-from airflow_export_provider.engine.destinations import destination_for
 from airflow_export_provider.engine.run import export_window
-from airflow_export_provider.engine.sources import source_for
 from airflow_export_provider.engine.sources.sql import SourceError
 from airflow_export_provider.engine.windows import Window
+from airflow_export_provider.hooks.connections import destination_for, source_for
 from airflow_export_provider.spec import ExportSpec
 from tests.integration.test_s3_export import check_csv, check_xml, read_jsonl
 from tests.postgres import Postgres
@@ -138,10 +137,8 @@ def test_bad_sources_fail_clearly_and_leave_no_manifest_or_files(
 def test_rows_stream_in_batches_from_a_server_side_cursor(
     events_db: Postgres, events_db_conn_id: str
 ) -> None:
-    from airflow_export_provider.engine.sources.sql import SqlSource
-
     spec = make_spec({"conn_id": events_db_conn_id, "table": "app.events"}).source
-    source = SqlSource(spec)  # type: ignore[arg-type]
+    source = source_for(spec)
     sizes = [batch.num_rows for batch in source.read(WINDOW)]
     assert max(sizes) == 1_000 and len(sizes) > 1, sizes
     db = psycopg2.connect(host=events_db.host, port=events_db.port, user="postgres", dbname="events")
@@ -156,9 +153,7 @@ def test_both_reads_of_a_window_see_the_same_rows_while_new_events_arrive(
     events_db: Postgres, events_db_conn_id: str
 ) -> None:
     """An event committed between the schema pass and the export pass is not half-exported."""
-    from airflow_export_provider.engine.sources.sql import SqlSource
-
-    source = SqlSource(make_spec({"conn_id": events_db_conn_id, "table": "app.events"}).source)  # type: ignore[arg-type]
+    source = source_for(make_spec({"conn_id": events_db_conn_id, "table": "app.events"}).source)
     scanned = sum(batch.num_rows for batch in source.read(WINDOW, columns=["properties"]))
     db = psycopg2.connect(host=events_db.host, port=events_db.port, user="postgres", dbname="events")
     late = "INSERT INTO app.events (name, occurred_at, props) VALUES ('Late', %s, '{\"arrived_late\": 1}')"
@@ -168,7 +163,7 @@ def test_both_reads_of_a_window_see_the_same_rows_while_new_events_arrive(
         exported = list(source.read(WINDOW))
         assert sum(batch.num_rows for batch in exported) == scanned
         assert "arrived_late" not in [f.name for f in exported[0].schema.field("properties").type]
-        again = SqlSource(make_spec({"conn_id": events_db_conn_id, "table": "app.events"}).source)  # type: ignore[arg-type]
+        again = source_for(make_spec({"conn_id": events_db_conn_id, "table": "app.events"}).source)
         assert sum(batch.num_rows for batch in again.read(WINDOW)) == scanned + 1  # the next run has it
     finally:
         with db, db.cursor() as cursor:

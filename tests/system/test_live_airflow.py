@@ -23,10 +23,10 @@ import pendulum
 import pytest
 import yaml
 
-from airflow_export_provider.engine.destinations import destination_for
 from airflow_export_provider.engine.lease import LeaseHolder, WindowLease
 from airflow_export_provider.engine.run import layout_for
 from airflow_export_provider.engine.windows import Window
+from airflow_export_provider.hooks.connections import destination_for
 from airflow_export_provider.spec import ExportSpec
 from airflow_export_provider.testing.loopback_s3 import LoopbackS3
 from tests.conftest import REPO, upload_lake

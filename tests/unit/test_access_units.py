@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_export_provider.access import mask_key_id
+from airflow_export_provider.engine.bucket_access import mask_key_id
 from airflow_export_provider.engine.policy import bucket_policy, user_policy
 from airflow_export_provider.spec import S3DestinationSpec
 from airflow_export_provider.status import run_status
@@ -89,7 +89,7 @@ def test_codes_moto_cannot_produce_are_classified_from_the_answer(code: str, tit
     """Session tokens and redirects cannot be made to fail in moto; their codes are mapped the same way."""
     from botocore.exceptions import ClientError
 
-    from airflow_export_provider.access import BucketAccessChecker
+    from airflow_export_provider.engine.bucket_access import BucketAccessChecker
 
     destination = S3DestinationSpec.model_validate({"bucket": "acme-exports", "region": "eu-west-1"})
     checker = BucketAccessChecker(destination, "daily", clients=lambda service: None,

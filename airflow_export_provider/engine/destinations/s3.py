@@ -1,4 +1,4 @@
-"""An S3 bucket, written with streamed multipart uploads through the amazon provider's S3Hook.
+"""An S3 bucket, written with streamed multipart uploads through a boto3 S3 client.
 
 No object is ever held whole: bytes are buffered up to one part (``multipart_part_size``,
 8 MiB by default) and sent. The part being filled stays in memory up to 256 KiB and is
@@ -125,17 +125,12 @@ def _code(error: ClientError) -> str:
 
 
 class S3Destination:
-    def __init__(self, spec: S3DestinationSpec) -> None:
-        # Imported here: the amazon provider is heavy and the spec/CLI paths don't need it.
-        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+    """The spec's bucket through ``client`` (in Airflow: the amazon provider's ``S3Hook`` client)."""
 
+    def __init__(self, spec: S3DestinationSpec, client: Any) -> None:
         self._spec = spec
-        self._hook = S3Hook(aws_conn_id=spec.aws_conn_id, region_name=spec.region)
+        self.client = client
         self._bucket = spec.bucket
-
-    @property
-    def client(self) -> Any:
-        return self._hook.get_conn()
 
     def _extra(self, content_type: str) -> dict[str, Any]:
         extra: dict[str, Any] = {"ContentType": content_type}

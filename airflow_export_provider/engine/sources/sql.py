@@ -56,7 +56,7 @@ from airflow_export_provider.engine.sources.postgres_copy import (
     uses_copy,
 )
 from airflow_export_provider.engine.windows import Window
-from airflow_export_provider.exceptions import ExportError
+from airflow_export_provider.exceptions import ExportError, first_line
 from airflow_export_provider.spec import SqlSourceSpec
 
 logger = logging.getLogger(__name__)
@@ -70,9 +70,10 @@ class SourceError(ExportError):
 class SqlSource:
     """Streams a window of events from a SQL database as canonical Arrow record batches."""
 
-    def __init__(self, spec: SqlSourceSpec, connect: Callable[[], Any] | None = None) -> None:
+    def __init__(self, spec: SqlSourceSpec, connect: Callable[[], Any]) -> None:
+        """:param connect: opens a DB-API connection (in Airflow: the connection's own hook)."""
         self._spec = spec
-        self._connect = connect or (lambda: _connection_of(spec.conn_id))
+        self._connect = connect
         self._mapped = spec.columns.mapped()
         self._schemas: dict[Window, pa.Schema] = {}
         self._open: tuple[Window, Any] | None = None
@@ -164,7 +165,7 @@ class SqlSource:
     def close(self) -> None:
         """End the window's read transaction and close its connection (after the export read)."""
         if self._open is not None:
-            _close_quietly(self._open[1])
+            close_quietly(self._open[1])
             self._open = None
 
     def _learning_scan(self, window: Window, fields: list[str]) -> Iterator[pa.RecordBatch]:
@@ -245,35 +246,14 @@ class SqlSource:
         # psycopg raises the query's own errors (no table, no column) on the first COPY read.
         if not started and _is_query_error(error):
             return self._explain(error, statement)
-        return f"reading {self._spec.path} failed mid-window: {_first_line(error)}"
+        return f"reading {self._spec.path} failed mid-window: {first_line(error)}"
 
     def _explain(self, error: Exception, statement: str) -> str:
         what = f"table {self._spec.table}" if self._spec.table else "query"
         return (
-            f"the {what} on connection {self._spec.conn_id!r} cannot be read: {_first_line(error)}. "
+            f"the {what} on connection {self._spec.conn_id!r} cannot be read: {first_line(error)}. "
             f"Check source.table/query and source.columns (the export ran: {statement})"
         )
-
-
-def _connection_of(conn_id: str) -> Any:
-    """A DB-API connection from the Airflow connection's own hook (postgres, mysql, ...)."""
-    from airflow_export_provider.version_compat import BaseHook
-
-    try:
-        hook = BaseHook.get_connection(conn_id).get_hook()  # type: ignore[no-untyped-call]
-    except Exception as error:
-        raise SourceError(
-            f"no usable Airflow connection {conn_id!r} for the SQL source: {_first_line(error)}"
-        ) from None
-    get_conn = getattr(hook, "get_conn", None)
-    if get_conn is None:
-        raise SourceError(
-            f"connection {conn_id!r} ({type(hook).__name__}) is not a SQL (DbApiHook) connection"
-        )
-    try:
-        return get_conn()
-    except Exception as error:
-        raise SourceError(f"cannot connect with {conn_id!r}: {_first_line(error)}") from None
 
 
 def _is_postgres(connection: Any) -> bool:
@@ -416,12 +396,7 @@ def _as_utc(value: Any) -> dt.datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
-
-
-def _close_quietly(connection: Any) -> None:
+def close_quietly(connection: Any) -> None:
     try:
         connection.rollback()  # read-only: end the transaction the reads lived in
         connection.close()

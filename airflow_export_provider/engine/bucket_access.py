@@ -212,8 +212,9 @@ def _aws_message(error: ClientError) -> str:
 class BucketAccessChecker:
     """Runs the check for one destination with one set of credentials.
 
-    ``session_factory`` gives a boto3 session and the endpoint (the amazon provider's
-    hook in production; any session in tests). Nothing here reads or logs the secret.
+    ``clients`` gives a boto3 client per service (``s3``, ``kms``): the amazon provider's
+    hooks in Airflow (``hooks.connections.access_checker_for``), any client in tests.
+    Nothing here reads or logs the secret.
     """
 
     def __init__(
@@ -235,28 +236,6 @@ class BucketAccessChecker:
             key_id=mask_key_id(key_id),
             conn_id=destination.aws_conn_id,
         )
-
-    @classmethod
-    def from_connection(cls, destination: S3DestinationSpec, export_id: str) -> BucketAccessChecker:
-        """Credentials, region and endpoint from the export's Airflow ``aws`` connection."""
-        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
-        hook = S3Hook(aws_conn_id=destination.aws_conn_id, region_name=destination.region)
-        try:
-            credentials = hook.get_credentials()
-            key_id = credentials.access_key if credentials else None
-        except Exception:  # no credentials at all: the first request will say so
-            key_id = None
-
-        def clients(service: str) -> Any:
-            if service == "s3":
-                return hook.get_conn()
-            from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
-
-            return AwsBaseHook(aws_conn_id=destination.aws_conn_id, client_type=service,
-                               region_name=destination.region).conn  # fmt: skip
-
-        return cls(destination, export_id, clients=clients, key_id=key_id, region=hook.conn_region_name)
 
     @property
     def probe_key(self) -> str:
