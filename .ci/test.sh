@@ -8,4 +8,5 @@ bash .ci/system_packages.sh
 .venv/bin/ruff check airflow_export_provider tests example_dags
 .venv/bin/ruff format --check airflow_export_provider tests example_dags
 .venv/bin/mypy
+.venv/bin/lint-imports --no-cache
 exec .venv/bin/python -m pytest -p no:cacheprovider "$@"
