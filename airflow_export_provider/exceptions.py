@@ -35,3 +35,7 @@ class WindowError(ExportError, ValueError):
 
 class DestinationError(ExportError):
     """Writing to, reading from or listing the destination failed."""
+
+
+class ExportProviderDeprecationWarning(DeprecationWarning):
+    """An import path or option that still works but will be removed; the message names the new one."""

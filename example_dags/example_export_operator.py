@@ -8,7 +8,7 @@ this file is parsed.
 import pendulum
 from airflow.sdk import DAG
 
-from airflow_export_provider.dag_factory import export_timetable
+from airflow_export_provider.dags import export_timetable
 from airflow_export_provider.operators.export import EventExportOperator
 from airflow_export_provider.spec import ExportSpec
 

@@ -8,6 +8,6 @@ and doc name the key and what is wrong; the other exports keep running (run
 
 from pathlib import Path
 
-from airflow_export_provider.dag_factory import load_export_dags
+from airflow_export_provider.dags import load_export_dags
 
 load_export_dags(Path(__file__).parent / "exports", globals())

@@ -50,7 +50,7 @@ schedule:
 LOADER_DAG = """\
 from pathlib import Path
 
-from airflow_export_provider.dag_factory import load_export_dags
+from airflow_export_provider.dags import load_export_dags
 
 load_export_dags(Path(__file__).parent / "exports", globals())
 """

@@ -1,0 +1,263 @@
+"""ExportSpec → DAG, and the loader that turns a folder of YAML definitions into DAGs.
+
+Airflow only parses Python files, so drop-in YAML exports need one small DAG file next
+to them that calls :func:`load_export_dags` (see ``example_dags/exports_from_yaml.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import MutableMapping
+from pathlib import Path
+from typing import Any
+
+import pendulum
+
+from airflow_export_provider.exceptions import ExportSpecError
+from airflow_export_provider.notifications.alerts import notifiers_for
+from airflow_export_provider.operators.export import EventExportOperator
+from airflow_export_provider.operators.invalid_definition import InvalidDefinitionOperator
+from airflow_export_provider.operators.one_time import PlanWindowsOperator, StartHistoryOperator
+from airflow_export_provider.sensors.bucket_access import BucketAccessSensor, PauseStoppedExport, notifier_hub
+from airflow_export_provider.sensors.window_complete import WindowCompleteSensor
+from airflow_export_provider.spec import ExportSpec, describe_duration
+from airflow_export_provider.timetables import GridWindowTimetable
+from airflow_export_provider.version_compat import DAG, Param
+
+logger = logging.getLogger(__name__)
+
+
+def export_timetable(spec: ExportSpec) -> GridWindowTimetable:
+    """Runs whose data interval is one grid window: every N hours from local midnight."""
+    schedule = spec.schedule
+    return GridWindowTimetable(schedule.every, schedule.timezone, schedule.delay)
+
+
+def build_export_dag(spec: ExportSpec, **dag_kwargs: Any) -> DAG:
+    """The recurring export, ``export__<export_id>``: one run per grid window, in order.
+
+    Runs are sequential (``max_active_runs=1``) and a failed window retries every
+    ``retry_delay`` (unlimited by default), so later windows wait instead of overtaking and
+    files arrive in window order. ``catchup=False`` only decides the first run (today from
+    midnight, see :mod:`~airflow_export_provider.timetables.grid`); after a pause the
+    timetable catches up every missed window. Extra keyword arguments go to the DAG.
+    """
+    options: dict[str, Any] = {
+        "dag_id": spec.dag_id,
+        "schedule": export_timetable(spec),
+        "start_date": _start_date(spec),
+        "catchup": False,
+        "max_active_runs": 1,
+        "tags": ["export", f"account:{spec.account_id}"],
+        "description": spec.description or f"Export {spec.export_id} to {_destination_label(spec)}",
+        "doc_md": _doc(spec),
+        "default_args": _retry_policy(spec),
+    }
+    if spec.access.check and spec.destination.type == "s3":
+        options["on_failure_callback"] = PauseStoppedExport(spec.dag_id, spec.access.airflow_api_conn_id)
+    options.update(dag_kwargs)
+    with DAG(**options) as dag:
+        export = EventExportOperator(task_id="export_window", spec=spec, **_run_callbacks(spec))
+        check = _access_check(spec)
+        if check is not None:
+            check >> export
+        if spec.completeness.mode != "none":
+            WindowCompleteSensor(task_id="wait_for_data", spec=spec) >> export
+        if spec.schedule.include_history and spec.one_time.enabled:
+            StartHistoryOperator(task_id="start_history", spec=spec, retries=3)
+    return dag
+
+
+def build_one_time_dag(spec: ExportSpec, **dag_kwargs: Any) -> DAG:
+    """The one-time export, ``export__<export_id>__one_time``: a chosen range, once, in parallel.
+
+    Triggered from the UI's Trigger form (date pickers for ``start`` and ``end``) or the
+    REST API. It never runs on its own (``schedule=None``), so it is created unpaused:
+    a history run started by the recurring DAG must not wait for someone to unpause it.
+    Its runs are one at a time so two ranges never write the same window concurrently;
+    inside a run, days export in parallel up to ``one_time.concurrency``.
+    """
+    zone = spec.schedule.timezone
+    options: dict[str, Any] = {
+        "dag_id": spec.one_time_dag_id,
+        "schedule": None,
+        "start_date": _start_date(spec),
+        "max_active_runs": 1,
+        "is_paused_upon_creation": False,
+        "tags": ["export", "one-time", f"account:{spec.account_id}"],
+        "description": f"One-time export of {spec.export_id} over a date range ({zone})",
+        "doc_md": _doc(spec) + _ONE_TIME_DOC.format(max_days=spec.one_time.max_days_back, zone=zone),
+        "default_args": _retry_policy(spec),
+        "params": {
+            "start": Param(
+                None,
+                type=["null", "string"],
+                format="date",
+                title="First day",
+                description=f"First day to export (local date in {zone}).",
+            ),
+            "end": Param(
+                None,
+                type=["null", "string"],
+                format="date",
+                title="Last day",
+                description=f"Last day to export, inclusive (local date in {zone}); "
+                "windows that have not closed yet are left to the recurring export.",
+            ),
+            "allow_fewer_records": Param(
+                False,
+                type="boolean",
+                title="Allow fewer records",
+                description="Re-export windows even where the source now has fewer events than "
+                "was delivered (e.g. after deleting users' events). Off: such a window fails and "
+                "its delivered files stay as they are.",
+            ),
+        },
+    }
+    options.update(dag_kwargs)
+    with DAG(**options) as dag:
+        plan = PlanWindowsOperator(
+            task_id="plan_windows", spec=spec, start="{{ params.start }}", end="{{ params.end }}"
+        )
+        exports = EventExportOperator.partial(
+            task_id="export_windows",
+            spec=spec,
+            instance_id=0,
+            max_active_tis_per_dagrun=spec.one_time.concurrency,
+            **_run_callbacks(spec),
+        ).expand_kwargs(plan.output)
+        check = _access_check(spec)
+        if check is not None:  # after planning: a wrong range fails at once, without waiting for access
+            plan >> check >> exports
+    return dag
+
+
+def _access_check(spec: ExportSpec) -> BucketAccessSensor | None:
+    """The first task of every run: wait until the bucket is usable (see ``sensors/bucket_access.py``)."""
+    if not spec.access.check or spec.destination.type != "s3":
+        return None
+    return BucketAccessSensor(task_id="check_access", spec=spec, notify=notifier_hub(spec))
+
+
+def _run_callbacks(spec: ExportSpec) -> dict[str, Any]:
+    """Alerts when an export task starts, completes or finally fails (retries exhausted)."""
+    callbacks = {
+        "on_execute_callback": notifiers_for(spec, "started"),
+        "on_success_callback": notifiers_for(spec, "completed"),
+        "on_failure_callback": notifiers_for(spec, "failed"),
+    }
+    return {name: found for name, found in callbacks.items() if found}
+
+
+_ONE_TIME_DOC = """
+#### One-time export
+
+Trigger this DAG and pick **First day** and **Last day** (inclusive). The range may
+start at most {max_days} days back; windows that have not closed yet are skipped (the
+recurring export delivers them). Each day is exported by its own task, on the same
+grid and with the same object keys as the recurring export, so re-exporting a range
+replaces its files instead of duplicating them. Days are local dates in {zone}.
+"""
+
+
+def _start_date(spec: ExportSpec) -> dt.datetime | None:
+    start = spec.schedule.start_date
+    if start is None:
+        return None
+    return pendulum.datetime(start.year, start.month, start.day, tz=spec.schedule.timezone)
+
+
+def _retry_policy(spec: ExportSpec) -> dict[str, Any]:
+    return {"retries": spec.schedule.airflow_retries, "retry_delay": spec.schedule.retry_delay}
+
+
+def load_export_dags(
+    folder: str | Path, namespace: MutableMapping[str, Any], *, strict: bool = False
+) -> dict[str, DAG]:
+    """Build the DAGs of every ``*.yaml``/``*.yml`` export definition in ``folder``.
+
+    One bad file never hides the others: a definition that does not validate (or whose
+    ``export_id`` another file also uses) becomes a placeholder DAG
+    ``export__invalid__<file name>``, tagged ``invalid-definition``, whose description and
+    doc show what is wrong and whose only task fails with it; every valid definition gets
+    its DAGs as usual. With ``strict=True`` any bad file instead makes this raise one
+    :class:`ExportSpecError` naming every bad file and key, which Airflow shows as an import
+    error of the calling DAG file, and no export of the folder runs.
+    """
+    folder = Path(folder)
+    specs: dict[Path, ExportSpec] = {}
+    broken: dict[Path, list[str]] = {}
+    for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
+        try:
+            specs[path] = ExportSpec.from_yaml(path)
+        except ExportSpecError as error:
+            broken[path] = error.problems
+    owners: dict[str, list[Path]] = {}
+    for path, spec in specs.items():
+        owners.setdefault(spec.export_id, []).append(path)
+    for export_id, paths in owners.items():
+        if len(paths) > 1:
+            names = ", ".join(path.name for path in paths)
+            for path in paths:
+                del specs[path]
+                broken[path] = [
+                    f"export_id {export_id!r} is used by {len(paths)} files ({names}); ids must be unique"
+                ]
+    if broken and strict:
+        problems = [f"{path.name}: {problem}" for path, found in sorted(broken.items()) for problem in found]
+        raise ExportSpecError(problems, source=str(folder))
+    dags: dict[str, DAG] = {}
+    for path, problems in sorted(broken.items()):
+        logger.error("invalid export definition %s:\n%s", path, "\n".join(f"  - {p}" for p in problems))
+        placeholder = build_invalid_definition_dag(path, problems)
+        dags[placeholder.dag_id] = namespace[placeholder.dag_id] = placeholder
+    for spec in specs.values():
+        dags[spec.dag_id] = namespace[spec.dag_id] = build_export_dag(spec)
+        if spec.one_time.enabled:
+            dags[spec.one_time_dag_id] = namespace[spec.one_time_dag_id] = build_one_time_dag(spec)
+    return dags
+
+
+INVALID_DAG_PREFIX = "export__invalid__"
+
+
+def build_invalid_definition_dag(path: Path, problems: list[str]) -> DAG:
+    """A DAG that shows, in the UI's DAG list and docs, which definition file is broken and why."""
+    listing = "\n".join(f"- {problem}" for problem in problems)
+    with DAG(
+        dag_id=INVALID_DAG_PREFIX + re.sub(r"[^A-Za-z0-9_.-]", "_", path.stem)[:200],
+        schedule=None,
+        tags=["export", "invalid-definition"],
+        description=f"INVALID export definition {path.name}: {problems[0]}"[:1000],
+        doc_md=(
+            f"### Invalid export definition `{path.name}`\n\n`{path}` does not validate, so its "
+            f"export does not run:\n\n{listing}\n\nFix the file (`airflow-export validate "
+            f"{path.name}` checks it); the export's own DAGs then replace this one. The other "
+            "definitions of the folder are not affected."
+        ),
+    ) as dag:
+        InvalidDefinitionOperator(
+            task_id="report_invalid_definition", definition=str(path), problems=problems
+        )
+    return dag
+
+
+def _destination_label(spec: ExportSpec) -> str:
+    destination = spec.destination
+    root = f"s3://{destination.bucket}" if destination.type == "s3" else destination.path
+    return f"{root}/{destination.prefix}".rstrip("/")
+
+
+def _doc(spec: ExportSpec) -> str:
+    return (
+        f"### Export `{spec.export_id}`\n\n"
+        f"- account: `{spec.account_id}`\n"
+        f"- source: `{spec.source.path}` ({spec.source.file_format})\n"
+        f"- destination: `{_destination_label(spec)}`\n"
+        f"- format: {spec.format.type}, compression {spec.format.outer_compression}\n"
+        f"- schedule: {spec.schedule.description}; retries: {spec.schedule.retries}, "
+        f"every {describe_duration(spec.schedule.retry_delay)}\n"
+        f"- spec hash: `{spec.spec_hash}`\n"
+    )
