@@ -387,7 +387,7 @@ def test_a_run_waits_for_its_bucket_in_the_triggerer_alerts_and_completes_once_f
     assert "there is no bucket named 'later-bucket'" in alerts[0].json["error"]["message"]
     [run] = airflow.dag_runs(dag_id)
     assert _task_states(airflow, dag_id, run["dag_run_id"])["check_access"] == "deferred"
-    from airflow_export_provider.status import run_status
+    from airflow_export_provider.cli.status import run_status
 
     assert (
         run_status(run["state"], _task_states(airflow, dag_id, run["dag_run_id"]))
@@ -434,7 +434,7 @@ def test_access_never_fixed_stops_the_export_pauses_the_dag_and_fails_the_run(
         return airflow.request("GET", f"/api/v2/dags/{dag_id}")["is_paused"] is True
 
     airflow.wait_for("the stopped export's DAG to be paused", paused, timeout=90)
-    from airflow_export_provider.status import run_status
+    from airflow_export_provider.cli.status import run_status
 
     assert run_status(run["state"], states) == "stopped"
     log = airflow.request(

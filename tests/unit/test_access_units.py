@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from airflow_export_provider.cli.status import run_status
 from airflow_export_provider.engine.bucket_access import mask_key_id
 from airflow_export_provider.engine.policy import bucket_policy, user_policy
 from airflow_export_provider.spec import S3DestinationSpec
-from airflow_export_provider.status import run_status
 from tests.unit.test_spec import problems, valid
 
 

@@ -16,12 +16,18 @@ The export itself is *active* or *paused* (a stop pauses the DAG; so may a perso
 
 from __future__ import annotations
 
+import argparse
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from airflow_export_provider.hooks.airflow_api import AirflowApi, AirflowApiError
+
+NAME = "status"
+HELP = "the export's latest runs and their status, from the Airflow API"
 
 WAITING_STATES = {"deferred", "up_for_reschedule"}
 
@@ -85,3 +91,23 @@ def render(dag_id: str, paused: bool, rows: list[RunRow]) -> str:
     if not rows:
         lines.append("  (no runs yet)")
     return "\n".join(lines) + "\n"
+
+
+def handle(args: argparse.Namespace) -> int:
+    from airflow_export_provider.hooks.airflow_api import AirflowApi
+    from airflow_export_provider.spec import ExportSpec
+
+    spec = ExportSpec.from_yaml(args.spec)
+    api = AirflowApi.from_connection(args.api_conn_id or spec.access.airflow_api_conn_id)
+    for dag_id in (spec.dag_id, spec.one_time_dag_id) if spec.one_time.enabled else (spec.dag_id,):
+        paused, rows = recent_runs(api, dag_id, args.limit)
+        sys.stdout.write(render(dag_id, paused, rows))
+    return 0
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("spec", type=Path)
+    parser.add_argument("--limit", type=int, default=10)
+    parser.add_argument(
+        "--api-conn-id", help="http connection to the API server (default: access.airflow_api_conn_id)"
+    )

@@ -1,0 +1,33 @@
+"""``airflow-export check``: the destination checked with the export's own credentials."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+NAME = "check"
+HELP = "verify the destination with the export's credentials; name what is wrong and the fix"
+
+
+def handle(args: argparse.Namespace) -> int:
+    from airflow_export_provider.engine.bucket_access import BucketAccessError
+    from airflow_export_provider.hooks.connections import access_checker_for
+    from airflow_export_provider.spec import ExportSpec
+
+    spec = ExportSpec.from_yaml(args.spec)
+    if spec.destination.type != "s3":
+        print(f"{args.spec}: destination is a local folder; nothing to check")
+        return 0
+    checker = access_checker_for(spec.destination, spec.export_id)
+    try:
+        report = checker.check()
+    except BucketAccessError as error:
+        print(f"{args.spec}: {error}", file=sys.stderr)
+        return 3
+    print(f"{args.spec}: {report.summary()}")
+    return 0
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("spec", type=Path)

@@ -1,0 +1,29 @@
+"""``airflow-export generate-events``: seeded sample events in a lake folder."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from pathlib import Path
+
+NAME = "generate-events"
+HELP = "write seeded sample events into a lake folder"
+
+
+def handle(args: argparse.Namespace) -> int:
+    from airflow_export_provider.testing.sample_events import write_lake
+
+    files = write_lake(
+        args.out, args.start, args.days, args.events_per_day, file_format=args.format, seed=args.seed
+    )
+    print(f"wrote {args.days * args.events_per_day:,} events in {len(files)} files under {args.out}")
+    return 0
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2025, 3, 1))
+    parser.add_argument("--days", type=int, default=1)
+    parser.add_argument("--events-per-day", type=int, default=100_000)
+    parser.add_argument("--format", choices=["parquet", "jsonl"], default="parquet")
+    parser.add_argument("--seed", type=int, default=7)
