@@ -32,7 +32,7 @@ import pyarrow as pa
 from airflow_export_provider.engine.columns import ColumnsChanged, SchemaDecision, SchemaStore
 from airflow_export_provider.engine.commit import PublishedWindow, WindowCommit
 from airflow_export_provider.engine.destinations.base import Destination
-from airflow_export_provider.engine.formats import preparation_for
+from airflow_export_provider.engine.formats import format_of
 from airflow_export_provider.engine.keys import KeyValues, ObjectLayout
 from airflow_export_provider.engine.lease import LEASE_SECONDS, WAIT_SECONDS, LeaseHolder
 from airflow_export_provider.engine.manifest import ManifestFacts, build_manifest, manifest_bytes
@@ -104,7 +104,7 @@ def layout_for(spec: ExportSpec, window: Window, instance_id: int = 0) -> Object
         prefix=spec.destination.prefix,
         folder_template=spec.layout.resolved_folder_template,
         file_template=spec.layout.file_template,
-        extension=spec.format.extension,
+        extension=format_of(spec.format).file_extension(spec.format),
         values=values,
     )
 
@@ -233,7 +233,7 @@ def _write_window(
         source.quarantine_into(rejected)
     progress = _Progress(window, log)
     without_event_name = 0
-    preparation = preparation_for(spec.format)
+    preparation = format_of(spec.format).preparation
     batches = Prefetched(
         _in_units(source.read(window), preparation.rows_at_once),
         depth=1,

@@ -23,7 +23,7 @@ from typing import BinaryIO
 import pyarrow as pa
 
 from airflow_export_provider.engine.destinations.base import Destination, ObjectUpload, PendingUpload
-from airflow_export_provider.engine.formats import RecordEncoder, encoder_for
+from airflow_export_provider.engine.formats import RecordEncoder, format_of
 from airflow_export_provider.engine.keys import ObjectLayout
 from airflow_export_provider.engine.runtime.compression import GzipStream, gzip_stream
 from airflow_export_provider.spec import FormatSpec
@@ -40,13 +40,6 @@ HELD_BYTES_BUDGET = 8 * 1024 * 1024
 PARKED_BYTES_BUDGET = 1024 * 1024 * 1024
 # Uploads finished at once when a window ends; botocore's connection pool holds 10.
 FINISH_THREADS = 8
-
-CONTENT_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "jsonl": "application/x-ndjson; charset=utf-8",
-    "xml": "application/xml; charset=utf-8",
-    "parquet": "application/vnd.apache.parquet",
-}
 
 
 @dataclass(frozen=True)
@@ -97,7 +90,8 @@ class _OpenFile:
         self.key = key
         self.event_name = event_name
         self.records = 0
-        content_type = "application/gzip" if fmt.outer_compression == "gzip" else CONTENT_TYPES[fmt.type]
+        file_format = format_of(fmt)
+        content_type = file_format.object_content_type(fmt)
         self._upload: ObjectUpload = destination.start_upload(key, content_type, run_id)
         self._measured = MeasuringSink(self._upload)
         self._gzip: GzipStream | None = None
@@ -105,7 +99,7 @@ class _OpenFile:
         if fmt.outer_compression == "gzip":
             self._gzip = gzip_stream(stream, fmt.compression_level)
             stream = self._gzip  # type: ignore[assignment]
-        self._encoder: RecordEncoder = encoder_for(fmt)
+        self._encoder: RecordEncoder = file_format.encoder(fmt)
         self._encoder.begin(stream, schema)
 
     @property

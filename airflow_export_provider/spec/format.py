@@ -25,8 +25,3 @@ class FormatSpec(SpecModel):
         if self.compression is not None:
             return self.compression
         return "none" if self.type == "parquet" else "gzip"
-
-    @property
-    def extension(self) -> str:
-        suffix = ".gz" if self.outer_compression == "gzip" else ""
-        return f"{self.type}{suffix}"

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from airflow_export_provider.engine.events import conform, window_schema
-from airflow_export_provider.engine.formats import preparation_for
+from airflow_export_provider.engine.formats import format_of
 from airflow_export_provider.engine.formats.xml import events_of
 from airflow_export_provider.engine.records.project import (
     Projector,
@@ -51,7 +51,7 @@ def sample_batch() -> pa.RecordBatch:
 
 def prepared_whole(batch: pa.RecordBatch, spec: FieldsSpec, projector: Projector, fmt: FormatSpec) -> dict:
     """The straightforward way: each event's rows taken, projected, then prepared whole."""
-    preparation = preparation_for(fmt)
+    preparation = format_of(fmt).preparation
     common = projector.common(select_events(batch, spec))
     whole = {name: preparation.prepare(projector.finish(name, rows)) for name, rows in split_by_event(common)}
     if preparation.lines is None:
@@ -86,7 +86,7 @@ def test_routed_records_equal_each_event_prepared_whole(
     projector = Projector(spec, propose(spec, batch.schema, scan_event_properties([batch], spec)))
     fmt_spec = FormatSpec.model_validate({"type": fmt})
 
-    routed = event_rows(batch, spec, projector, preparation_for(fmt_spec))
+    routed = event_rows(batch, spec, projector, format_of(fmt_spec).preparation)
 
     expected = prepared_whole(batch, spec, projector, fmt_spec)
     assert [name for name, _ in routed] == list(expected)
@@ -99,7 +99,7 @@ def test_xml_events_from_prepared_columns_in_any_grouping_are_the_same_text() ->
     batch = canonical(HOSTILE_ROWS)
     spec = FieldsSpec.model_validate({})
     projector = Projector(spec, propose(spec, batch.schema, scan_event_properties([batch], spec)))
-    prepare = preparation_for(FormatSpec.model_validate({"type": "xml"})).prepare
+    prepare = format_of(FormatSpec.model_validate({"type": "xml"})).preparation.prepare
     for name, rows in split_by_event(projector.common(batch)):
         record = projector.finish(name, rows)
         whole = events_of(prepare(record).columns)

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import typing
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from airflow_export_provider.engine.formats import format_of
 from airflow_export_provider.exceptions import ExportSpecError
-from airflow_export_provider.spec import ExportSpec
+from airflow_export_provider.spec import ExportSpec, FormatSpec
 
 
 def valid(**changes: Any) -> dict[str, Any]:
@@ -34,7 +36,7 @@ def test_valid_spec_gets_defaults_and_normalised_prefix() -> None:
     assert spec.destination.prefix == "exports/acme"
     assert spec.schedule.every == 4
     assert spec.format.type == "csv" and spec.format.outer_compression == "gzip"
-    assert spec.format.extension == "csv.gz"
+    assert format_of(spec.format).file_extension(spec.format) == "csv.gz"
     assert spec.layout.resolved_folder_template == "events/{date}"
 
 
@@ -48,9 +50,18 @@ def test_spec_hash_is_stable_and_changes_with_the_spec() -> None:
 
 def test_parquet_compresses_inside_the_file_by_default() -> None:
     spec = ExportSpec.from_mapping(valid(format={"type": "parquet"}))
-    assert spec.format.outer_compression == "none" and spec.format.extension == "parquet"
+    assert spec.format.outer_compression == "none"
+    assert format_of(spec.format).file_extension(spec.format) == "parquet"
     gz = ExportSpec.from_mapping(valid(format={"type": "parquet", "compression": "gzip"}))
-    assert gz.format.extension == "parquet.gz"
+    assert format_of(gz.format).file_extension(gz.format) == "parquet.gz"
+    assert format_of(gz.format).object_content_type(gz.format) == "application/gzip"
+    assert format_of(spec.format).object_content_type(spec.format) == "application/vnd.apache.parquet"
+
+
+def test_every_format_type_a_spec_allows_has_a_registered_format() -> None:
+    for name in typing.get_args(FormatSpec.model_fields["type"].annotation):
+        registered = format_of(FormatSpec.model_validate({"type": name}))
+        assert registered.name == name and registered.extension
 
 
 @pytest.mark.parametrize(

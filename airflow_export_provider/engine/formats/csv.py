@@ -12,8 +12,8 @@ from typing import BinaryIO
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from airflow_export_provider.engine.formats.base import StreamingEncoder
 from airflow_export_provider.engine.formats.json_kernels import nested_as_json_text
+from airflow_export_provider.engine.formats.protocol import Format, Preparation, StreamingEncoder
 from airflow_export_provider.engine.formats.values import timestamps_as_text
 
 
@@ -42,7 +42,7 @@ def _add_leaves(name: str, array: pa.Array, names: list[str], arrays: list[pa.Ar
 
 
 def prepare(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """The record's cells: one text-friendly column per leaf (see ``formats.base.Preparation``)."""
+    """The record's cells: one text-friendly column per leaf (see ``formats.protocol.Preparation``)."""
     names, arrays = flatten_columns(batch)
     return pa.RecordBatch.from_arrays(arrays, names=names)
 
@@ -65,3 +65,12 @@ class CsvEncoder(StreamingEncoder):
     def finish(self) -> None:
         if self._writer is not None:
             self._writer.close()
+
+
+FORMAT = Format(
+    name="csv",
+    extension="csv",
+    content_type="text/csv; charset=utf-8",
+    preparation=Preparation(prepare),
+    encoder=lambda spec: CsvEncoder(),
+)

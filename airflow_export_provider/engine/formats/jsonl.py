@@ -11,12 +11,12 @@ from typing import BinaryIO
 
 import pyarrow as pa
 
-from airflow_export_provider.engine.formats.base import StreamingEncoder
 from airflow_export_provider.engine.formats.json_kernels import json_members, json_objects_of, text_buffer
+from airflow_export_provider.engine.formats.protocol import Format, Preparation, StreamingEncoder
 
 
 def prepare(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """Each member's JSON text, ``,"name":value`` or null (see ``formats.base.Preparation``)."""
+    """Each member's JSON text, ``,"name":value`` or null (see ``formats.protocol.Preparation``)."""
     members = json_members(list(zip(batch.schema.names, batch.columns, strict=True)))
     return pa.RecordBatch.from_arrays(members, names=batch.schema.names)
 
@@ -40,3 +40,12 @@ class JsonLinesEncoder(StreamingEncoder):
 
     def finish(self) -> None:
         """JSON Lines has no trailer."""
+
+
+FORMAT = Format(
+    name="jsonl",
+    extension="jsonl",
+    content_type="application/x-ndjson; charset=utf-8",
+    preparation=Preparation(prepare, lines=lines, rows_at_once=16_384),
+    encoder=lambda spec: JsonLinesEncoder(),
+)

@@ -36,6 +36,7 @@ from typing import BinaryIO
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from airflow_export_provider.engine.formats.protocol import Format, Preparation
 from airflow_export_provider.exceptions import ExportError
 
 ROW_GROUP_ROWS = 128 * 1024
@@ -191,3 +192,17 @@ class ParquetEncoder:
         writing, self._writing = self._writing, None
         if writing is not None:
             writing.result()
+
+
+def _as_is(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """Parquet keeps the projected types: nothing to prepare."""
+    return batch
+
+
+FORMAT = Format(
+    name="parquet",
+    extension="parquet",
+    content_type="application/vnd.apache.parquet",
+    preparation=Preparation(_as_is, pieces_own_rows=True),
+    encoder=lambda spec: ParquetEncoder(compression=spec.parquet_compression),
+)

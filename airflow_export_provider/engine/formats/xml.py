@@ -20,8 +20,8 @@ from xml.sax.saxutils import escape
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from airflow_export_provider.engine.formats.base import StreamingEncoder
 from airflow_export_provider.engine.formats.json_kernels import json_values, nested_as_json_text, text_buffer
+from airflow_export_provider.engine.formats.protocol import Format, Preparation, StreamingEncoder
 from airflow_export_provider.engine.formats.values import timestamps_as_text
 
 _NOT_XML = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{fffe}\x{ffff}]"
@@ -78,7 +78,7 @@ def group_element(name: str, group: pa.Array) -> pa.Array:
 
 
 def prepare(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """Each field's element, or null when absent (see ``formats.base.Preparation``)."""
+    """Each field's element, or null when absent (see ``formats.protocol.Preparation``)."""
     elements = [
         group_element(name, column)
         if pa.types.is_struct(column.type)
@@ -115,3 +115,12 @@ class XmlEncoder(StreamingEncoder):
     def finish(self) -> None:
         assert self._sink is not None, "begin() first"
         self._sink.write(b"</Events>\n")
+
+
+FORMAT = Format(
+    name="xml",
+    extension="xml",
+    content_type="application/xml; charset=utf-8",
+    preparation=Preparation(prepare, lines=events_of, rows_at_once=8_192),
+    encoder=lambda spec: XmlEncoder(),
+)

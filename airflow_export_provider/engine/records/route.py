@@ -2,7 +2,7 @@
 
 Files are per event, so every source batch is routed: its rows are grouped by event
 name, each event gets its output name and its own properties, and the format prepares
-the columns (``formats.base.Preparation``). Done naively per event, that is dozens of
+the columns (``formats.protocol.Preparation``). Done naively per event, that is dozens of
 kernel calls on a few hundred rows each (41 events in a 32k-row batch), and the call
 overhead, not the rows, set the speed: the CSV encoder spent 55% of an export there.
 

@@ -1,4 +1,4 @@
-"""The encoder protocol, the preparation step before it, and the choice of both for a spec."""
+"""What a format is: a :class:`Format` object with its preparation step and its encoder."""
 
 from __future__ import annotations
 
@@ -45,22 +45,6 @@ class Preparation:
     lines: Callable[[list[pa.Array]], pa.Array] | None = None
     rows_at_once: int = 32_768
     pieces_own_rows: bool = False
-
-
-def _as_is(batch: pa.RecordBatch) -> pa.RecordBatch:
-    return batch
-
-
-def preparation_for(spec: FormatSpec) -> Preparation:
-    from airflow_export_provider.engine.formats import csv, jsonl, xml
-
-    if spec.type == "parquet":
-        return Preparation(_as_is, pieces_own_rows=True)
-    if spec.type == "jsonl":
-        return Preparation(jsonl.prepare, lines=jsonl.lines, rows_at_once=16_384)
-    if spec.type == "xml":
-        return Preparation(xml.prepare, lines=xml.events_of, rows_at_once=8_192)
-    return Preparation(csv.prepare)
 
 
 class RecordEncoder(Protocol):
@@ -117,19 +101,25 @@ class StreamingEncoder:
         pass
 
 
-def encoder_for(spec: FormatSpec) -> RecordEncoder:
-    """A fresh encoder for one file of the given format."""
-    # Imported here so that loading the spec never pulls in every encoder.
-    from airflow_export_provider.engine.formats.csv import CsvEncoder
-    from airflow_export_provider.engine.formats.jsonl import JsonLinesEncoder
-    from airflow_export_provider.engine.formats.parquet import ParquetEncoder
-    from airflow_export_provider.engine.formats.xml import XmlEncoder
+@dataclass(frozen=True)
+class Format:
+    """Everything the export knows about one file format, in one place.
 
-    if spec.type == "parquet":
-        return ParquetEncoder(compression=spec.parquet_compression)
-    text_encoders: dict[str, type[RecordEncoder]] = {
-        "csv": CsvEncoder,
-        "jsonl": JsonLinesEncoder,
-        "xml": XmlEncoder,
-    }
-    return text_encoders[spec.type]()
+    :param name: the spec's ``format.type``.
+    :param extension: the file name's extension before any ``.gz``.
+    :param content_type: the object's ``Content-Type`` when it is not gzipped.
+    :param preparation: how projected records become the encoder's columns.
+    :param encoder: a fresh encoder for one file, given the spec's format section.
+    """
+
+    name: str
+    extension: str
+    content_type: str
+    preparation: Preparation
+    encoder: Callable[[FormatSpec], RecordEncoder]
+
+    def file_extension(self, spec: FormatSpec) -> str:
+        return f"{self.extension}.gz" if spec.outer_compression == "gzip" else self.extension
+
+    def object_content_type(self, spec: FormatSpec) -> str:
+        return "application/gzip" if spec.outer_compression == "gzip" else self.content_type
