@@ -222,11 +222,12 @@ def selected_record(row: dict[str, Any], cfg: dict[str, Any], carried: list[str]
     return record
 
 
-def split_by_event(batch: pa.RecordBatch) -> list[tuple[str | None, pa.RecordBatch]]:
-    """Each event's rows (the first column is the event name) gathered one event at a time,
-    the straightforward way ``routing`` is checked against."""
-    names = batch.column(0)
+def split_by_event(batch: pa.RecordBatch, projector: Any) -> list[tuple[str | None, Any]]:
+    """Each event's projected shared rows, gathered one event at a time: the straightforward way
+    routing is checked against (``projector`` is the package's ``Projector``)."""
+    names = batch.column("event_name")
+    rows = projector.shared(batch)
     return [
-        (name, batch.filter(pc.is_null(names) if name is None else pc.equal(names, name)))
+        (name, rows.filter(pc.is_null(names) if name is None else pc.equal(names, name)))
         for name in pc.unique(names).to_pylist()
     ]

@@ -36,7 +36,8 @@ from airflow_export_provider.engine.formats import format_of
 from airflow_export_provider.engine.keys import KeyValues, ObjectLayout
 from airflow_export_provider.engine.lease import LEASE_SECONDS, WAIT_SECONDS, LeaseHolder
 from airflow_export_provider.engine.manifest import ManifestFacts, build_manifest, manifest_bytes
-from airflow_export_provider.engine.records.project import Projector, batch_presence, merge_presence, propose
+from airflow_export_provider.engine.records.discover import batch_presence, merge_presence, propose
+from airflow_export_provider.engine.records.project import Projector
 from airflow_export_provider.engine.records.route import event_rows
 from airflow_export_provider.engine.rejected_file import RejectedRowsFile
 from airflow_export_provider.engine.runtime.memory_pool import use_returning_memory_pool

@@ -10,13 +10,8 @@ import pytest
 
 from airflow_export_provider.engine.columns import DecidedSchema, merge
 from airflow_export_provider.engine.events import EventSchemaError, conform, window_schema
-from airflow_export_provider.engine.records.project import (
-    Projector,
-    property_sources,
-    propose,
-    scan_event_properties,
-    select_events,
-)
+from airflow_export_provider.engine.records.discover import propose, scan_event_properties
+from airflow_export_provider.engine.records.project import Projector, property_sources, select_events
 from airflow_export_provider.spec.fields import FieldsSpec
 from tests.reference import split_by_event
 
@@ -78,8 +73,8 @@ def records(spec: FieldsSpec, batch: pa.RecordBatch | None = None) -> dict[str |
     decided = propose(spec, batch.schema, presence)
     projector = Projector(spec, decided)
     out: dict[str | None, list[dict[str, Any]]] = {}
-    for name, rows in split_by_event(projector.common(select_events(batch, spec))):
-        out[name] = projector.finish(name, rows).to_pylist()
+    for name, rows in split_by_event(select_events(batch, spec), projector):
+        out[name] = projector.record(name, rows).to_pylist()
     return out
 
 
@@ -191,8 +186,8 @@ def test_lock_keeps_the_first_columns_and_append_adds_new_ones_at_the_end() -> N
         )
         assert [f.name for f in decided.events["Search"]] == expected
         projector = Projector(spec, decided)
-        ((name, rows),) = split_by_event(projector.common(second))
-        assert list(projector.finish(name, rows).to_pylist()[0]["eventProps"]) == expected
+        ((name, rows),) = split_by_event(second, projector)
+        assert list(projector.record(name, rows).to_pylist()[0]["eventProps"]) == expected
 
 
 def test_a_locked_type_that_values_cannot_take_is_a_clear_error() -> None:
@@ -201,9 +196,9 @@ def test_a_locked_type_that_values_cannot_take_is_a_clear_error() -> None:
         events={"Search": pa.schema([("query", pa.int64())])}, groups={"profile": pa.schema([])}
     )
     projector = Projector(spec, decided)
-    ((name, rows),) = split_by_event(projector.common(canonical(ROWS[2:])))
+    ((name, rows),) = split_by_event(canonical(ROWS[2:]), projector)
     with pytest.raises(EventSchemaError, match="property 'query' of event 'Search': values of type string"):
-        projector.finish(name, rows)
+        projector.record(name, rows)
 
 
 def test_append_widens_types_and_turns_irreconcilable_scalars_into_text() -> None:

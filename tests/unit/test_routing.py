@@ -11,12 +11,8 @@ import pytest
 from airflow_export_provider.engine.events import conform, window_schema
 from airflow_export_provider.engine.formats import format_of
 from airflow_export_provider.engine.formats.xml import events_of
-from airflow_export_provider.engine.records.project import (
-    Projector,
-    propose,
-    scan_event_properties,
-    select_events,
-)
+from airflow_export_provider.engine.records.discover import propose, scan_event_properties
+from airflow_export_provider.engine.records.project import Projector, select_events
 from airflow_export_provider.engine.records.route import event_rows, group_by_event, own_copy
 from airflow_export_provider.spec import FormatSpec
 from airflow_export_provider.spec.fields import FieldsSpec
@@ -52,8 +48,11 @@ def sample_batch() -> pa.RecordBatch:
 def prepared_whole(batch: pa.RecordBatch, spec: FieldsSpec, projector: Projector, fmt: FormatSpec) -> dict:
     """The straightforward way: each event's rows taken, projected, then prepared whole."""
     preparation = format_of(fmt).preparation
-    common = projector.common(select_events(batch, spec))
-    whole = {name: preparation.prepare(projector.finish(name, rows)) for name, rows in split_by_event(common)}
+    selected = select_events(batch, spec)
+    whole = {
+        name: preparation.prepare(projector.record(name, rows))
+        for name, rows in split_by_event(selected, projector)
+    }
     if preparation.lines is None:
         return whole
     return {
@@ -100,8 +99,8 @@ def test_xml_events_from_prepared_columns_in_any_grouping_are_the_same_text() ->
     spec = FieldsSpec.model_validate({})
     projector = Projector(spec, propose(spec, batch.schema, scan_event_properties([batch], spec)))
     prepare = format_of(FormatSpec.model_validate({"type": "xml"})).preparation.prepare
-    for name, rows in split_by_event(projector.common(batch)):
-        record = projector.finish(name, rows)
+    for name, rows in split_by_event(batch, projector):
+        record = projector.record(name, rows)
         whole = events_of(prepare(record).columns)
         halves = [prepare(record.select([0, 1, 2])), prepare(record.select(range(3, record.num_columns)))]
         assert events_of([c for half in halves for c in half.columns]).equals(whole)

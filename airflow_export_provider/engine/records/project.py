@@ -11,15 +11,13 @@ new field names, and each event's properties are its own struct (files are per e
 so each event's files have only that event's columns). Types are kept, so Parquet gets
 real numbers, booleans and timestamps, and text encoders decide how to spell them.
 
-A window is exported in two steps: :func:`propose` (from the window's source schema and,
-when the spec selects ``all`` properties, a scan of which properties each event
-carries) gives this window's candidate columns; the schema store merges them under the
-export's evolution mode; the :class:`Projector` then writes exactly the decided columns.
+The columns are decided before (``records.discover`` proposes, ``engine.columns``
+decides); the :class:`Projector` writes exactly the decided columns.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -27,11 +25,10 @@ import pyarrow.compute as pc
 
 from airflow_export_provider.engine.columns import DecidedSchema
 from airflow_export_provider.engine.events import EventSchemaError
-from airflow_export_provider.spec.fields import STANDARD_IDENTIFIERS, FieldsSpec, Renamed
+from airflow_export_provider.spec.fields import STANDARD_IDENTIFIERS, FieldsSpec
 
 IDENTITY_GROUP = "identity"
 PROFILE_GROUP = "profile"
-EventPresence = dict[str | None, list[str]]
 
 
 def _column(batch: pa.RecordBatch, name: str) -> pa.Array:
@@ -41,66 +38,6 @@ def _column(batch: pa.RecordBatch, name: str) -> pa.Array:
 def _members(struct: pa.StructArray) -> dict[str, pa.Array]:
     """A struct's members by name; ``flatten`` (unlike ``field``) folds a null parent into them."""
     return {field.name: child for field, child in zip(struct.type, struct.flatten(), strict=True)}
-
-
-def _struct_type_of(schema: pa.Schema, name: str) -> pa.StructType:
-    field_type = schema.field(name).type
-    assert isinstance(field_type, pa.StructType)
-    return field_type
-
-
-# --------------------------------------------------------------------------- discovery
-
-
-def scan_event_properties(batches: Iterable[pa.RecordBatch], fields: FieldsSpec) -> EventPresence:
-    """Which properties carry a value for each selected event, in the source's member order.
-
-    Fed with only the ``event_name`` and ``properties`` columns; one group-by per batch.
-    """
-    return merge_presence(batch_presence(batch, fields) for batch in batches)
-
-
-@dataclass(frozen=True)
-class BatchPresence:
-    """One batch's part of a scan: its property members in order, and which each event carries."""
-
-    members: list[str]
-    carried: dict[str | None, set[str]]
-
-
-def batch_presence(batch: pa.RecordBatch, fields: FieldsSpec) -> BatchPresence:
-    """The scan of one batch; batches are independent, so they can be scanned on several threads."""
-    batch = select_events(batch, fields)
-    if not batch.num_rows:
-        return BatchPresence([], {})
-    properties = _column(batch, "properties")
-    members = [f.name for f in properties.type]
-    encoded = pc.dictionary_encode(_column(batch, "event_name"), null_encoding="encode")
-    columns = {"code": encoded.indices}
-    for index, child in enumerate(properties.flatten()):
-        columns[f"p{index}"] = child.is_valid()
-    grouped = pa.table(columns).group_by("code").aggregate([(f"p{i}", "any") for i in range(len(members))])
-    names = encoded.dictionary.to_pylist()
-    carried: dict[str | None, set[str]] = {names[code]: set() for code in grouped.column("code").to_pylist()}
-    codes = grouped.column("code").to_pylist()
-    for index, member in enumerate(members):
-        for code, flag in zip(codes, grouped.column(f"p{index}_any").to_pylist(), strict=True):
-            if flag:
-                carried[names[code]].add(member)
-    return BatchPresence(members, carried)
-
-
-def merge_presence(parts: Iterable[BatchPresence]) -> EventPresence:
-    """Batch scans in batch order merged: members in first-seen order (batches may differ)."""
-    present: dict[str | None, set[str]] = {}
-    order: list[str] = []
-    known: set[str] = set()
-    for part in parts:
-        order += [name for name in part.members if name not in known]
-        known.update(part.members)
-        for event, carried in part.carried.items():
-            present.setdefault(event, set()).update(carried)
-    return {event: [name for name in order if name in seen] for event, seen in present.items()}
 
 
 def select_events(batch: pa.RecordBatch, fields: FieldsSpec) -> pa.RecordBatch:
@@ -114,48 +51,6 @@ def select_events(batch: pa.RecordBatch, fields: FieldsSpec) -> pa.RecordBatch:
     if len(wanted) == len(distinct):
         return batch
     return batch.filter(pc.is_in(names, value_set=pa.array(wanted, pa.string())))
-
-
-# --------------------------------------------------------------------------- proposal
-
-
-def propose(fields: FieldsSpec, window_schema: pa.Schema, presence: EventPresence | None) -> DecidedSchema:
-    """This window's candidate columns for every data-dependent slot, typed from the source."""
-    groups: dict[str, pa.Schema] = {}
-    custom = _struct_type_of(window_schema, "custom_identities")
-    identifiers = fields.identifiers.use
-    if identifiers is None:
-        groups[IDENTITY_GROUP] = pa.schema([pa.field(f.name, pa.string()) for f in custom])
-    profile = _struct_type_of(window_schema, "profile")
-    if fields.profile == "all":
-        groups[PROFILE_GROUP] = pa.schema(list(profile))
-    else:
-        groups[PROFILE_GROUP] = pa.schema(
-            [pa.field(entry.output_name, _member_type(profile, entry.name)) for entry in fields.profile]
-        )
-    properties = _struct_type_of(window_schema, "properties")
-    if presence is None:
-        listed = fields.events.listed_names or frozenset()
-        presence = {name: [] for name in sorted(listed)}
-    events = {
-        name: _proposed_properties(fields, name, carried, properties) for name, carried in presence.items()
-    }
-    return DecidedSchema(groups, events)
-
-
-def _member_type(struct: pa.StructType, name: str) -> pa.DataType:
-    index = struct.get_field_index(name)
-    return struct.field(index).type if index >= 0 else pa.null()
-
-
-def _proposed_properties(
-    fields: FieldsSpec, event_name: str | None, carried: Sequence[str], properties: pa.StructType
-) -> pa.Schema:
-    columns: dict[str, pa.DataType] = {}
-    for output, sources in property_sources(fields, event_name, carried):
-        present = [name for name in sources if properties.get_field_index(name) >= 0]
-        columns.setdefault(output, _member_type(properties, present[0]) if present else pa.null())
-    return pa.schema(list(columns.items()))
 
 
 def property_sources(
@@ -187,53 +82,66 @@ def property_sources(
     return list(outputs.items())
 
 
-# --------------------------------------------------------------------------- projection
-
-
 @dataclass(frozen=True)
 class _Group:
     name: str
     struct: pa.StructArray
 
 
+@dataclass(frozen=True)
+class SharedRows:
+    """A batch's projected rows before they are split by event.
+
+    ``columns`` are what every event's records share (identity, time, profile, device,
+    preferences), in record order; ``properties`` is the source's properties struct, from
+    which :meth:`Projector.event_columns` takes each event's own columns.
+    """
+
+    columns: pa.RecordBatch
+    properties: pa.StructArray
+
+    def take(self, indices: pa.Array) -> SharedRows:
+        return SharedRows(self.columns.take(indices), self.properties.take(indices))
+
+    def slice(self, offset: int, length: int) -> SharedRows:
+        return SharedRows(self.columns.slice(offset, length), self.properties.slice(offset, length))
+
+    def filter(self, mask: pa.Array) -> SharedRows:
+        return SharedRows(self.columns.filter(mask), self.properties.filter(mask))
+
+
 class Projector:
     """Projects a window's canonical batches onto the decided columns.
 
-    ``common`` does the per-batch part (identity, time, profile, device, preferences);
-    the caller splits that by event and ``finish`` adds each event's name and properties.
+    :meth:`shared` does the per-batch part (identity, time, profile, device, preferences);
+    the caller splits its rows by event and :meth:`record` (or :meth:`event_columns`, for
+    formats that prepare the shared columns once) adds each event's name and properties.
     """
 
     def __init__(self, fields: FieldsSpec, decided: DecidedSchema) -> None:
         self._fields = fields
         self._decided = decided
 
-    def common(self, batch: pa.RecordBatch) -> pa.RecordBatch:
-        names = ["event_name", "identity", "eventTime"]
-        arrays: list[pa.Array] = [
-            _column(batch, "event_name"),
-            self._identity(batch),
-            self._event_time(batch),
-        ]
+    def shared(self, batch: pa.RecordBatch) -> SharedRows:
+        names = ["identity", "eventTime"]
+        arrays: list[pa.Array] = [self._identity(batch), self._event_time(batch)]
         for group in self._groups(batch):
             if group.struct.type.num_fields:  # an empty struct carries nothing, and Parquet cannot store it
                 names.append(group.name)
                 arrays.append(group.struct)
-        names.append("properties")
-        arrays.append(_column(batch, "properties"))
-        return pa.RecordBatch.from_arrays(arrays, names=names)
+        return SharedRows(pa.RecordBatch.from_arrays(arrays, names=names), _column(batch, "properties"))
 
-    def finish(self, event_name: str | None, rows: pa.RecordBatch) -> pa.RecordBatch:
-        """One event's rows from :meth:`common`, with its output name and its properties."""
-        head, tail = self.event_columns(event_name, rows.column(rows.num_columns - 1))
-        middle = pa.RecordBatch.from_arrays(rows.columns[1:-1], names=rows.schema.names[1:-1])
-        return side_by_side([head, middle, tail])
+    def record(self, event_name: str | None, rows: SharedRows) -> pa.RecordBatch:
+        """One event's finished records: its output name, the shared columns, its properties."""
+        head, tail = self.event_columns(event_name, rows.properties)
+        return side_by_side([head, rows.columns, tail])
 
     def event_columns(
         self, event_name: str | None, properties: pa.StructArray
     ) -> tuple[pa.RecordBatch, pa.RecordBatch]:
-        """What differs by event: its output name (the first column) and its properties (the last).
+        """What differs by event: its output name (put first) and its properties (put last).
 
-        ``properties`` is the ``properties`` column of :meth:`common`'s rows of this event.
+        ``properties`` is :attr:`SharedRows.properties` of this event's rows.
         The second batch has no column when the event has no property columns.
         """
         output_name = self._fields.events.output_name(event_name)
@@ -406,16 +314,3 @@ def _fit(array: pa.Array | None, target: pa.DataType, length: int, where: str) -
             "(schema evolution 'lock' keeps types). Delete the export's _schema/<export_id>.json "
             "to decide afresh, or select the property under another name."
         ) from None
-
-
-__all__ = [
-    "BatchPresence",
-    "Projector",
-    "Renamed",
-    "batch_presence",
-    "merge_presence",
-    "propose",
-    "scan_event_properties",
-    "select_events",
-    "side_by_side",
-]

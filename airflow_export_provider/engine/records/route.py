@@ -66,27 +66,24 @@ def event_rows(
     batch: pa.RecordBatch, fields: FieldsSpec, projector: Projector, preparation: Preparation
 ) -> EventRows:
     """One source batch as each event's prepared rows, in the order of the event names' codes."""
-    common = projector.common(select_events(batch, fields))
-    groups = group_by_event(common.column(0))
+    selected = select_events(batch, fields)
+    groups = group_by_event(selected.column("event_name"))
+    rows = projector.shared(selected)
     if groups.order is not None:  # typed columns are smaller than their text: sort before preparing
-        common = common.take(groups.order)
+        rows = rows.take(groups.order)
     if preparation.pieces_own_rows:
         return [
-            (name, own_copy(preparation.prepare(projector.finish(name, common.slice(offset, count)))))
+            (name, own_copy(preparation.prepare(projector.record(name, rows.slice(offset, count)))))
             for name, offset, count in groups.spans
         ]
-    last = common.num_columns - 1
-    shared = preparation.prepare(
-        pa.RecordBatch.from_arrays(common.columns[1:last], names=common.schema.names[1:last])
-    )
-    properties = common.column(last)
+    shared = preparation.prepare(rows.columns)
     pieces = []
     for name, offset, count in groups.spans:
-        head, tail = projector.event_columns(name, properties.slice(offset, count))
-        rows = side_by_side(
+        head, tail = projector.event_columns(name, rows.properties.slice(offset, count))
+        prepared = side_by_side(
             [preparation.prepare(head), shared.slice(offset, count), preparation.prepare(tail)]
         )
         if preparation.lines is not None:
-            rows = pa.RecordBatch.from_arrays([preparation.lines(rows.columns)], names=["line"])
-        pieces.append((name, rows))
+            prepared = pa.RecordBatch.from_arrays([preparation.lines(prepared.columns)], names=["line"])
+        pieces.append((name, prepared))
     return pieces
