@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from airflow.sdk import DAG, BaseHook, BaseNotifier, BaseOperator, BaseSensorOperator, Param
+from airflow.sdk import DAG, BaseHook, BaseNotifier, BaseOperator, BaseSensorOperator, Param, timezone
 from airflow.sdk.definitions.context import Context
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
@@ -16,4 +16,5 @@ __all__ = [
     "BaseSensorOperator",
     "Context",
     "Param",
+    "timezone",
 ]

@@ -15,7 +15,7 @@ from typing import Any
 import pyarrow.fs as pafs
 
 from airflow_export_provider.engine.sources.sql import close_quietly
-from airflow_export_provider.engine.windows import Window
+from airflow_export_provider.engine.windows import Window, as_utc
 from airflow_export_provider.spec import ExportSpec, LakeSourceSpec, SqlSourceSpec
 
 
@@ -89,4 +89,4 @@ def _watermark(connection: Any, query: str) -> dt.datetime | None:
         return None
     if not isinstance(value, dt.datetime):
         raise ValueError(f"watermark_query must return a timestamp, it returned {type(value).__name__}")
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return as_utc(value)

@@ -146,3 +146,8 @@ def parse_moment(text: str, timezone: str = "UTC") -> DateTime:
     if isinstance(parsed, pendulum.Date):
         return pendulum.datetime(parsed.year, parsed.month, parsed.day, tz=pendulum.timezone(timezone))
     raise WindowError(f"{text!r} is not a point in time")
+
+
+def as_utc(moment: dt.datetime) -> dt.datetime:
+    """A time read from a source; one without a zone (``timestamp without time zone``) is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)

@@ -32,15 +32,12 @@ class AirflowApi:
 
     @classmethod
     def from_connection(cls, conn_id: str) -> AirflowApi:
+        from airflow_export_provider.hooks.http_connection import url_of
         from airflow_export_provider.version_compat import BaseHook
 
         connection = BaseHook.get_connection(conn_id)
-        host = connection.host or ""
-        if "://" not in host:
-            host = f"{connection.schema or 'http'}://{host}"
-        if connection.port and host.count(":") < 2:
-            host = f"{host}:{connection.port}"
-        return cls(host.rstrip("/"), connection.login or "", connection.password or "")
+        base_url = url_of(connection, default_scheme="http").rstrip("/")
+        return cls(base_url, connection.login or "", connection.password or "")
 
     def _token(self) -> str:
         try:

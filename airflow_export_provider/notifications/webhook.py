@@ -105,15 +105,8 @@ class ExportWebhookNotifier(BaseNotifier):
         return False
 
     def _endpoint(self) -> tuple[str, str]:
+        from airflow_export_provider.hooks.http_connection import url_of
         from airflow_export_provider.version_compat import BaseHook
 
         connection = BaseHook.get_connection(self.conn_id)
-        host = connection.host or ""
-        if "://" not in host:
-            schema = connection.schema or "https"
-            host = f"{schema}://{host}"
-            if connection.port:
-                scheme, rest = host.split("://", 1)
-                hostname, _, path = rest.partition("/")
-                host = f"{scheme}://{hostname}:{connection.port}/{path}"
-        return host, connection.password or ""
+        return url_of(connection, default_scheme="https"), connection.password or ""

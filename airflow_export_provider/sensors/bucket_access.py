@@ -32,14 +32,10 @@ from airflow_export_provider.engine.bucket_access import BucketAccessError
 from airflow_export_provider.hooks.airflow_api import AirflowApi, AirflowApiError
 from airflow_export_provider.hooks.connections import access_checker_for
 from airflow_export_provider.spec import ExportSpec
-from airflow_export_provider.version_compat import AirflowFailException, BaseSensorOperator, Context
+from airflow_export_provider.version_compat import AirflowFailException, BaseSensorOperator, Context, timezone
 
 logger = logging.getLogger(__name__)
 Notify = Callable[[str, Context, BaseException | None], None]
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 class BucketAccessSensor(BaseSensorOperator):
@@ -87,18 +83,18 @@ class BucketAccessSensor(BaseSensorOperator):
         if error is None:
             return
         self.log.warning("waiting for access to the bucket: %s", error)
-        self._wait(context, error, waiting_since=_now(), next_alert=0)
+        self._wait(context, error, waiting_since=timezone.utcnow(), next_alert=0)
 
     def _wait(
         self, context: Context, error: BucketAccessError, waiting_since: dt.datetime, next_alert: int
     ) -> None:
         access = self.spec.access
-        elapsed = _now() - waiting_since
+        elapsed = timezone.utcnow() - waiting_since
         while next_alert < len(access.alert_after) and access.alert_after[next_alert] <= elapsed:
             self._alert("waiting_for_credentials", context, error)
             next_alert += 1
         deadline = waiting_since + access.grace
-        if _now() >= deadline:
+        if timezone.utcnow() >= deadline:
             self._stop(context, error, waiting_since)
         if next_alert < len(access.alert_after):
             wake_at, reason = waiting_since + access.alert_after[next_alert], "alert"
@@ -132,9 +128,9 @@ class BucketAccessSensor(BaseSensorOperator):
         if error is None:
             return True
         ti: Any = context["ti"]
-        waiting_since = ti.get_first_reschedule_date(context) or _now()
+        waiting_since = ti.get_first_reschedule_date(context) or timezone.utcnow()
         access = self.spec.access
-        elapsed = _now() - waiting_since
+        elapsed = timezone.utcnow() - waiting_since
         if elapsed >= access.grace:
             self._stop(context, error, waiting_since)
         for after in access.alert_after:
@@ -152,7 +148,7 @@ class BucketAccessSensor(BaseSensorOperator):
 
     def _stop(self, context: Context, error: BucketAccessError, waiting_since: dt.datetime) -> None:
         spec = self.spec
-        waited = _now() - waiting_since
+        waited = timezone.utcnow() - waiting_since
         self._alert("stopped", context, error)
         paused = "the DAG is paused as soon as this run has failed"
         try:

@@ -18,10 +18,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_export_provider.engine.bucket_access import BucketAccessError
 from airflow_export_provider.hooks.connections import access_checker_for
 from airflow_export_provider.spec import S3DestinationSpec
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+from airflow_export_provider.version_compat import timezone
 
 
 class BucketAccessTrigger(BaseTrigger):
@@ -68,7 +65,7 @@ class BucketAccessTrigger(BaseTrigger):
             if problem is None:
                 yield TriggerEvent({"status": "ok"})  # type: ignore[no-untyped-call]
                 return
-            now = _now()
+            now = timezone.utcnow()
             if now >= wake_at:
                 yield TriggerEvent({"status": self.wake_reason, "problem": problem})  # type: ignore[no-untyped-call]
                 return

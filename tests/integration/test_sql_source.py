@@ -176,14 +176,14 @@ def test_a_member_the_schema_pass_did_not_see_fails_instead_of_being_dropped() -
     import pyarrow as pa
 
     from airflow_export_provider.engine.events import EventSchemaError
-    from airflow_export_provider.engine.sources.sql import _refuse_unseen_members
+    from airflow_export_provider.engine.sources.sql import refuse_unseen_members
 
     target = pa.schema([("properties", pa.struct([("a", pa.int64())]))])
     seen = pa.record_batch([pa.array([{"a": 1}], target.field("properties").type)], schema=target)
-    _refuse_unseen_members(seen, target)
+    refuse_unseen_members(seen, target)
     newer = pa.record_batch([pa.array([{"a": 1, "b": "x"}])], names=["properties"])
     with pytest.raises(EventSchemaError, match=r"properties member\(s\) b appeared while the window"):
-        _refuse_unseen_members(newer, target)
+        refuse_unseen_members(newer, target)
 
 
 def test_rows_of_one_instant_come_in_the_same_order_whatever_the_table_order(

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from airflow_export_provider.engine.sources.lake import _row_groups_overlapping
+from airflow_export_provider.engine.sources.lake import row_groups_overlapping
 from airflow_export_provider.engine.windows import Window
 
 UTC = dt.timezone.utc
@@ -33,7 +33,7 @@ def write_hours(
 
 
 def groups(path: Path) -> list[int]:
-    return _row_groups_overlapping(pq.ParquetFile(path), WINDOW)
+    return row_groups_overlapping(pq.ParquetFile(path), WINDOW)
 
 
 @pytest.mark.parametrize("unit", ["ms", "us", "ns"])

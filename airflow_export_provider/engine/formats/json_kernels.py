@@ -37,7 +37,7 @@ def json_string(texts: pa.Array) -> pa.Array:
             character = chr(code)
             spelled = _SHORT_ESCAPES.get(character, f"\\u{code:04x}")
             escaped = pc.replace_substring(escaped, character, spelled)
-    return _concat('"', escaped, '"')
+    return concat('"', escaped, '"')
 
 
 def json_values(array: pa.Array) -> pa.Array:
@@ -63,7 +63,7 @@ def json_values(array: pa.Array) -> pa.Array:
 
 def json_members(members: list[tuple[str, pa.Array]]) -> list[pa.Array]:
     """Each member as ``,"name":value`` per row; null where the member is left out."""
-    return [_concat("," + json_text(name) + ":", json_values(values)) for name, values in members]
+    return [concat("," + json_text(name) + ":", json_values(values)) for name, values in members]
 
 
 def json_objects_of(member_texts: list[pa.Array], end: str = "") -> pa.Array:
@@ -108,10 +108,10 @@ def _list_values(array: pa.Array) -> pa.Array | None:
         return None
     offsets = pc.subtract(array.offsets, array.offsets[0])
     lists = pa.ListArray.from_arrays(offsets, pc.fill_null(texts, "null"), mask=array.is_null())
-    return _concat("[", pc.binary_join(lists, ","), "]")
+    return concat("[", pc.binary_join(lists, ","), "]")
 
 
-def _concat(*pieces: str | pa.Array) -> pa.Array:
+def concat(*pieces: str | pa.Array) -> pa.Array:
     """Element-wise concatenation; null if any array piece is null."""
     return pc.binary_join_element_wise(*pieces, "")
 

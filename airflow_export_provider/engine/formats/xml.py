@@ -20,7 +20,12 @@ from xml.sax.saxutils import escape
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from airflow_export_provider.engine.formats.json_kernels import json_values, nested_as_json_text, text_buffer
+from airflow_export_provider.engine.formats.json_kernels import (
+    concat,
+    json_values,
+    nested_as_json_text,
+    text_buffer,
+)
 from airflow_export_provider.engine.formats.protocol import Format, Preparation, StreamingEncoder
 from airflow_export_provider.engine.formats.values import timestamps_as_text
 
@@ -58,10 +63,6 @@ def value_text(array: pa.Array) -> pa.Array:
     return xml_text(array.cast(pa.string()))
 
 
-def _concat(*pieces: str | pa.Array) -> pa.Array:
-    return pc.binary_join_element_wise(*pieces, "")
-
-
 def _join_present(parts: list[pa.Array]) -> pa.Array:
     """Concatenate, absent (null) parts contributing nothing."""
     return pc.binary_join_element_wise(*parts, "", null_handling="replace", null_replacement="")
@@ -69,11 +70,11 @@ def _join_present(parts: list[pa.Array]) -> pa.Array:
 
 def group_element(name: str, group: pa.Array) -> pa.Array:
     entries = [
-        _concat(f"<entry><key>{escape(field.name)}</key><value>", value_text(member), "</value></entry>")
+        concat(f"<entry><key>{escape(field.name)}</key><value>", value_text(member), "</value></entry>")
         for field, member in zip(group.type, group.flatten(), strict=True)
     ]
     inner = _join_present(entries) if entries else pc.if_else(group.is_valid(), "", _NULL_TEXT)
-    element = _concat(f"<{name}>", inner, f"</{name}>")
+    element = concat(f"<{name}>", inner, f"</{name}>")
     return pc.if_else(group.is_valid(), element, _NULL_TEXT)
 
 
@@ -82,7 +83,7 @@ def prepare(batch: pa.RecordBatch) -> pa.RecordBatch:
     elements = [
         group_element(name, column)
         if pa.types.is_struct(column.type)
-        else _concat(f"<{name}>", value_text(column), f"</{name}>")
+        else concat(f"<{name}>", value_text(column), f"</{name}>")
         for name, column in zip(batch.schema.names, batch.columns, strict=True)
     ]
     return pa.RecordBatch.from_arrays(elements, names=batch.schema.names)

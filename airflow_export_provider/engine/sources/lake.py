@@ -28,7 +28,7 @@ from airflow_export_provider.engine.events import EventSchemaError, conform, win
 from airflow_export_provider.engine.sources.base import SourceStats
 from airflow_export_provider.engine.sources.event_time import EpochUnit, event_times
 from airflow_export_provider.engine.sources.rejections import RejectedSink, Rejections
-from airflow_export_provider.engine.windows import Window
+from airflow_export_provider.engine.windows import Window, as_utc
 from airflow_export_provider.exceptions import ExportError
 
 _JSONL_CHUNK_BYTES = 16 * 1024 * 1024
@@ -235,7 +235,7 @@ class LakeSource:
     def _read_parquet(self, path: str, window: Window, columns: list[str]) -> Iterator[pa.RecordBatch]:
         with self._filesystem.open_input_file(path) as handle:
             parquet = pq.ParquetFile(handle)
-            groups = _row_groups_overlapping(parquet, window, self._time_column)
+            groups = row_groups_overlapping(parquet, window, self._time_column)
             stored = {"event_time": self._time_column}
             present = [
                 stored.get(name, name)
@@ -312,7 +312,7 @@ def _spelled(value: Any) -> str:
     return "null" if value is None else value.isoformat() if hasattr(value, "isoformat") else repr(value)
 
 
-def _row_groups_overlapping(
+def row_groups_overlapping(
     parquet: pq.ParquetFile, window: Window, time_column: str = "event_time"
 ) -> list[int]:
     """Row groups that may hold events of the window, judged by their event_time statistics.
@@ -343,14 +343,12 @@ def _may_overlap(statistics: pq.Statistics | None, window: Window) -> bool:
     if statistics is None or not statistics.has_min_max:
         return True
     try:
-        low, high = _as_utc(statistics.min), _as_utc(statistics.max)
+        low, high = _statistic_time(statistics.min), _statistic_time(statistics.max)
     except ValueError:  # nanoseconds that a Python datetime cannot hold: read the group
         return True
     return low is None or high is None or (window.start <= high and low < window.end)
 
 
-def _as_utc(value: object) -> dt.datetime | None:
+def _statistic_time(value: object) -> dt.datetime | None:
     """A statistic as a UTC time; None when it is not one (a legacy INT96 column)."""
-    if not isinstance(value, dt.datetime):
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return as_utc(value) if isinstance(value, dt.datetime) else None

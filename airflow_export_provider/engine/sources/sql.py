@@ -55,7 +55,7 @@ from airflow_export_provider.engine.sources.postgres_copy import (
     copy_statement,
     uses_copy,
 )
-from airflow_export_provider.engine.windows import Window
+from airflow_export_provider.engine.windows import Window, as_utc
 from airflow_export_provider.exceptions import ExportError, first_line
 from airflow_export_provider.spec import SqlSourceSpec
 
@@ -156,7 +156,7 @@ class SqlSource:
             for batch in self._batches(window, fields, target):
                 self.stats.rows_scanned += batch.num_rows
                 self.stats.rows_in_window += batch.num_rows
-                _refuse_unseen_members(batch, target)
+                refuse_unseen_members(batch, target)
                 yield conform(batch, target)
         finally:
             if columns is None:
@@ -310,7 +310,7 @@ def _to_batch(rows: list[tuple[Any, ...]], fields: list[str], target: pa.Schema 
             texts = pa.array([_json_text(value, name) for value in values], pa.string())
             arrays.append(_parse_json_column(texts, name, _json_target(name, target)))
         elif name == "event_time":
-            arrays.append(pa.array([_as_utc(value) for value in values], type=canonical))
+            arrays.append(pa.array([_event_time(value) for value in values], type=canonical))
         else:
             try:  # text columns arrive as str: no per-value conversion
                 arrays.append(pa.array(values, type=canonical))
@@ -365,7 +365,7 @@ def _json_text(value: Any, name: str) -> str | None:
     raise EventSchemaError(f"column for {name!r} must hold JSON objects, found {type(value).__name__}")
 
 
-def _refuse_unseen_members(batch: pa.RecordBatch, target: pa.Schema) -> None:
+def refuse_unseen_members(batch: pa.RecordBatch, target: pa.Schema) -> None:
     """A member the schema pass did not see would be dropped by the cast: fail instead."""
     for name in OPEN_STRUCTS:
         if name in batch.schema.names and name in target.names:
@@ -387,13 +387,12 @@ def _loose_schema(own: pa.Schema, requested: list[str]) -> pa.Schema:
     return pa.schema([own.field(n) if n in own.names else CANONICAL_SCHEMA.field(n) for n in requested])
 
 
-def _as_utc(value: Any) -> dt.datetime | None:
+def _event_time(value: Any) -> dt.datetime | None:
     if value is None:
         return None
     if not isinstance(value, dt.datetime):
         raise EventSchemaError(f"event_time must be a timestamp column, found {type(value).__name__}")
-    # A column without a zone (timestamp without time zone) is taken as UTC, as the lake does.
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return as_utc(value)
 
 
 def close_quietly(connection: Any) -> None:
