@@ -11,7 +11,7 @@ HELP = "verify the destination with the export's credentials; name what is wrong
 
 
 def handle(args: argparse.Namespace) -> int:
-    from airflow_export_provider.engine.bucket_access import BucketAccessError
+    from airflow_export_provider.engine.access_errors import BucketAccessError
     from airflow_export_provider.hooks.connections import access_checker_for
     from airflow_export_provider.spec import ExportSpec
 

@@ -3,7 +3,7 @@
 Built from the Airflow context a callback receives: the run's window (its data
 interval), the export task's result (its XCom: files, records, bytes), how long the run
 has taken, and the error when there is one. A
-:class:`~airflow_export_provider.engine.bucket_access.BucketAccessError`
+:class:`~airflow_export_provider.engine.access_errors.BucketAccessError`
 contributes its class and title; other errors their type and first line. The message
 never contains credentials: access errors mask key ids, and other messages are cut.
 """

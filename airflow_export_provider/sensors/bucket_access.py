@@ -28,7 +28,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from airflow_export_provider.engine.bucket_access import BucketAccessError
+from airflow_export_provider.engine.access_errors import BucketAccessError
 from airflow_export_provider.hooks.airflow_api import AirflowApi, AirflowApiError
 from airflow_export_provider.hooks.connections import access_checker_for
 from airflow_export_provider.spec import ExportSpec
@@ -58,8 +58,6 @@ class BucketAccessSensor(BaseSensorOperator):
     def spec(self) -> ExportSpec:
         return ExportSpec.model_validate(self.spec_json)
 
-    # -- the check
-
     def _failure(self) -> BucketAccessError | None:
         spec = self.spec
         if spec.destination.type != "s3":
@@ -72,8 +70,6 @@ class BucketAccessSensor(BaseSensorOperator):
             return error
         self.log.info("%s", report.summary())
         return None
-
-    # -- deferrable path
 
     def execute(self, context: Context) -> None:
         if not self.use_trigger:
@@ -121,8 +117,6 @@ class BucketAccessSensor(BaseSensorOperator):
             return
         self._wait(context, error, dt.datetime.fromisoformat(waiting_since), next_alert)
 
-    # -- reschedule path
-
     def poke(self, context: Context) -> bool:
         error = self._failure()
         if error is None:
@@ -138,8 +132,6 @@ class BucketAccessSensor(BaseSensorOperator):
                 self._alert("waiting_for_credentials", context, error)
         self.log.warning("waiting for access to the bucket (%s so far): %s", elapsed, error)
         return False
-
-    # -- alerts and the stop
 
     def _alert(self, status: str, context: Context, error: BaseException | None) -> None:
         self.log.warning("alert %s: %s", status, error)

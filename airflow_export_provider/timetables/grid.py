@@ -67,8 +67,6 @@ class GridWindowTimetable(Timetable):
         self.grid = WindowGrid(every_hours, timezone)
         self.delay = delay
 
-    # -- identity ---------------------------------------------------------------------------
-
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, GridWindowTimetable):
             return NotImplemented
@@ -99,8 +97,6 @@ class GridWindowTimetable(Timetable):
     @property
     def description(self) -> str:  # type: ignore[override]  # a class attribute in the protocol
         return describe_schedule(self.grid.every_hours, self.grid.timezone, self.delay)
-
-    # -- scheduling -------------------------------------------------------------------------
 
     def next_dagrun_info(
         self,

@@ -15,7 +15,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_export_provider.engine.bucket_access import BucketAccessError
+from airflow_export_provider.engine.access_errors import BucketAccessError
 from airflow_export_provider.hooks.connections import access_checker_for
 from airflow_export_provider.spec import S3DestinationSpec
 from airflow_export_provider.version_compat import timezone

@@ -20,7 +20,7 @@ import boto3
 import pytest
 
 from airflow_export_provider.cli import main
-from airflow_export_provider.engine import bucket_access as access
+from airflow_export_provider.engine import access_errors as access
 from airflow_export_provider.engine.policy import user_policy
 from airflow_export_provider.hooks.connections import access_checker_for
 from airflow_export_provider.spec import S3DestinationSpec

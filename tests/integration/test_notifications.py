@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from airflow_export_provider.engine.bucket_access import AccessContext, MissingPermission
+from airflow_export_provider.engine.access_errors import AccessContext, MissingPermission
 from airflow_export_provider.notifications import ExportEmailNotifier, ExportWebhookNotifier
 from tests.receivers import smtp_receiver, webhook_receiver
 

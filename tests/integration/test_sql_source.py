@@ -176,7 +176,7 @@ def test_a_member_the_schema_pass_did_not_see_fails_instead_of_being_dropped() -
     import pyarrow as pa
 
     from airflow_export_provider.engine.events import EventSchemaError
-    from airflow_export_provider.engine.sources.sql import refuse_unseen_members
+    from airflow_export_provider.engine.sources.sql_rows import refuse_unseen_members
 
     target = pa.schema([("properties", pa.struct([("a", pa.int64())]))])
     seen = pa.record_batch([pa.array([{"a": 1}], target.field("properties").type)], schema=target)

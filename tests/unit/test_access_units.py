@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from airflow_export_provider.cli.status import run_status
-from airflow_export_provider.engine.bucket_access import mask_key_id
+from airflow_export_provider.engine.access_errors import mask_key_id
 from airflow_export_provider.engine.policy import bucket_policy, user_policy
 from airflow_export_provider.spec import S3DestinationSpec
 from tests.unit.test_spec import problems, valid

@@ -153,8 +153,6 @@ class Projector:
             tail = pa.RecordBatch.from_arrays([], schema=pa.schema([]))
         return head, tail
 
-    # -- identity
-
     def _identity(self, batch: pa.RecordBatch) -> pa.StructArray:
         spec = self._fields.identifiers
         available = {name: _column(batch, name) for name in STANDARD_IDENTIFIERS}
@@ -179,8 +177,6 @@ class Projector:
             arrays.append(_present_values_per_row(every, batch.num_rows))
         return pa.StructArray.from_arrays(arrays, names=names)
 
-    # -- time
-
     def _event_time(self, batch: pa.RecordBatch) -> pa.Array:
         times = _column(batch, "event_time")
         spec = self._fields.event_time
@@ -189,8 +185,6 @@ class Projector:
         if spec.timezone in ("UTC", "Etc/UTC"):
             return times
         return times.cast(pa.timestamp(times.type.unit, tz=spec.timezone))
-
-    # -- profile, device, preferences
 
     def _groups(self, batch: pa.RecordBatch) -> list[_Group]:
         profile = _members(_column(batch, "profile"))
@@ -210,8 +204,6 @@ class Projector:
             _Group("deviceInfo", _subset(_column(batch, "device"), self._fields.device)),
             _Group("commPrefs", _subset(_column(batch, "comm_prefs"), self._fields.comm_prefs)),
         ]
-
-    # -- event properties
 
     def _event_properties(self, event_name: str | None, properties: pa.StructArray) -> pa.StructArray:
         decided = self._decided.events.get(event_name)

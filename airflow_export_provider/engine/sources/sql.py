@@ -28,26 +28,19 @@ window bounds, bound by the driver (``%(window_start)s``, ``%(window_end)s``).
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import logging
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.json as pajson
 
 from airflow_export_provider.engine.events import (
     CANONICAL_SCHEMA,
-    EVENT_TIME_TYPE,
     OPEN_STRUCTS,
-    EventSchemaError,
     conform,
     window_schema,
 )
-from airflow_export_provider.engine.formats.json_kernels import text_buffer
 from airflow_export_provider.engine.sources.base import SourceStats
 from airflow_export_provider.engine.sources.postgres_copy import (
     EPOCH_MICROSECONDS,
@@ -55,12 +48,19 @@ from airflow_export_provider.engine.sources.postgres_copy import (
     copy_statement,
     uses_copy,
 )
-from airflow_export_provider.engine.windows import Window, as_utc
+from airflow_export_provider.engine.sources.sql_rows import (
+    JSON_FIELDS,
+    empty_schema,
+    from_copied_text,
+    from_cursor_rows,
+    loose_schema,
+    refuse_unseen_members,
+)
+from airflow_export_provider.engine.windows import Window
 from airflow_export_provider.exceptions import ExportError, first_line
 from airflow_export_provider.spec import SqlSourceSpec
 
 logger = logging.getLogger(__name__)
-JSON_FIELDS = ("custom_identities", "profile", "device", "comm_prefs", "properties")
 
 
 class SourceError(ExportError):
@@ -78,8 +78,6 @@ class SqlSource:
         self._schemas: dict[Window, pa.Schema] = {}
         self._open: tuple[Window, Any] | None = None
         self.stats = SourceStats()
-
-    # -- the queries
 
     def statement(self, fields: Sequence[str], *, copy: bool = False, json_as_text: bool = False) -> str:
         """The window's query for the given canonical fields (always with event_time, in order).
@@ -129,8 +127,6 @@ class SqlSource:
         """The requested names the source has columns for: what the query selects."""
         return [name for name in self._requested(columns) if name in self._mapped]
 
-    # -- the source contract
-
     def schema(self, window: Window) -> pa.Schema:
         """The window's schema; the open groups' members are read from the data (a light pass)."""
         if window not in self._schemas:
@@ -147,7 +143,7 @@ class SqlSource:
         fields, requested = self._fields(columns), self._requested(columns)
         if columns is not None and window not in self._schemas:
             for batch in self._learning_scan(window, fields):
-                yield conform(batch, _loose_schema(batch.schema, requested))
+                yield conform(batch, loose_schema(batch.schema, requested))
             return
         schema = self.schema(window)
         target = pa.schema([schema.field(name) for name in requested])
@@ -175,7 +171,7 @@ class SqlSource:
         for batch in self._batches(window, scanned, None):
             schemas.append(batch.schema)
             yield batch.select(fields)
-        self._schemas = {window: window_schema(schemas or [_empty_schema(scanned)])}
+        self._schemas = {window: window_schema(schemas or [empty_schema(scanned)])}
 
     def _batches(
         self, window: Window, fields: list[str], target: pa.Schema | None
@@ -209,7 +205,7 @@ class SqlSource:
                     raise SourceError(self._failure(error, select, started=False)) from None
                 if batch is None:
                     return
-                yield _from_text_columns(batch, target)
+                yield from_copied_text(batch, target)
         finally:
             batches.close()  # ends an unfinished COPY before the connection is touched again
 
@@ -229,7 +225,7 @@ class SqlSource:
                 raise SourceError(self._failure(error, statement, started=True)) from None
             if not rows:
                 break
-            yield _to_batch(rows, fields, target)
+            yield from_cursor_rows(rows, fields, target)
         cursor.close()
 
     def _session(self, window: Window) -> Any:
@@ -285,114 +281,6 @@ def _streaming_cursor(connection: Any, batch_size: int) -> Any:
         cursor.itersize = batch_size
         return cursor
     return connection.cursor()
-
-
-def _from_text_columns(batch: pa.RecordBatch, target: pa.Schema | None) -> pa.RecordBatch:
-    """A ``COPY`` batch (text, epoch microseconds) as canonical columns."""
-    arrays = []
-    for name, column in zip(batch.schema.names, batch.columns, strict=True):
-        if name == "event_time":
-            arrays.append(column.cast(EVENT_TIME_TYPE))
-        elif name in JSON_FIELDS:
-            arrays.append(_parse_json_column(column, name, _json_target(name, target)))
-        else:
-            arrays.append(column)
-    return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
-
-
-def _to_batch(rows: list[tuple[Any, ...]], fields: list[str], target: pa.Schema | None) -> pa.RecordBatch:
-    """Cursor rows (Python values) as canonical columns."""
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in fields]
-    arrays = []
-    for name, values in zip(fields, columns, strict=True):
-        canonical = CANONICAL_SCHEMA.field(name).type
-        if name in JSON_FIELDS:
-            texts = pa.array([_json_text(value, name) for value in values], pa.string())
-            arrays.append(_parse_json_column(texts, name, _json_target(name, target)))
-        elif name == "event_time":
-            arrays.append(pa.array([_event_time(value) for value in values], type=canonical))
-        else:
-            try:  # text columns arrive as str: no per-value conversion
-                arrays.append(pa.array(values, type=canonical))
-            except (pa.ArrowInvalid, pa.ArrowTypeError):  # ids stored as numbers become text
-                arrays.append(pa.array([None if v is None else str(v) for v in values], type=canonical))
-    return pa.RecordBatch.from_arrays(arrays, names=fields)
-
-
-def _json_target(name: str, target: pa.Schema | None) -> pa.DataType | None:
-    """The type to parse a JSON column into: fixed groups always, open groups once the window is known."""
-    if name not in OPEN_STRUCTS:
-        return CANONICAL_SCHEMA.field(name).type
-    return target.field(name).type if target is not None and name in target.names else None
-
-
-def _parse_json_column(texts: pa.Array, name: str, typed: pa.DataType | None) -> pa.Array:
-    """JSON objects as text → one struct array, parsed by pyarrow in one block, no Python per row.
-
-    Each value plus a newline is one JSON Lines record; SQL NULL and JSON ``null`` become
-    a null struct (parsed as ``{}``).
-    """
-    nulls = pc.fill_null(pc.or_(pc.is_null(texts), pc.equal(texts, "null")), True)
-    data = text_buffer(pc.binary_join_element_wise(pc.if_else(nulls, "{}", texts), "\n", ""))
-    options = pajson.ParseOptions(
-        explicit_schema=pa.schema(list(typed)) if typed is not None else None,
-        unexpected_field_behavior="ignore" if name not in OPEN_STRUCTS else "infer",
-    )
-    read = pajson.ReadOptions(block_size=max(data.size, 1) + 1)
-    try:
-        table = pajson.read_json(pa.BufferReader(data), read_options=read, parse_options=options)
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
-        raise EventSchemaError(f"JSON column for {name!r} has values of mixed types: {error}") from None
-    if table.num_columns == 0 or not len(texts):
-        return (
-            pa.StructArray.from_arrays([], fields=[], mask=nulls)
-            if len(texts)
-            else pa.array([], pa.struct([]))
-        )
-    table = table.combine_chunks()
-    columns = [column.chunk(0) for column in table.columns]
-    return pa.StructArray.from_arrays(columns, fields=list(table.schema), mask=nulls)
-
-
-def _json_text(value: Any, name: str) -> str | None:
-    """A driver's JSON value as text: PostgreSQL sends text (``::text``); others may decode it."""
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, (bytes, bytearray)):
-        return value.decode()
-    if isinstance(value, dict):
-        return json.dumps(value)
-    raise EventSchemaError(f"column for {name!r} must hold JSON objects, found {type(value).__name__}")
-
-
-def refuse_unseen_members(batch: pa.RecordBatch, target: pa.Schema) -> None:
-    """A member the schema pass did not see would be dropped by the cast: fail instead."""
-    for name in OPEN_STRUCTS:
-        if name in batch.schema.names and name in target.names:
-            seen = {field.name for field in target.field(name).type}
-            new = [field.name for field in batch.schema.field(name).type if field.name not in seen]
-            if new:
-                raise EventSchemaError(
-                    f"{name} member(s) {', '.join(new)} appeared while the window was being exported "
-                    "(the source changed between its two reads); run the window again"
-                )
-
-
-def _empty_schema(fields: list[str]) -> pa.Schema:
-    return pa.schema([CANONICAL_SCHEMA.field(name) for name in fields])
-
-
-def _loose_schema(own: pa.Schema, requested: list[str]) -> pa.Schema:
-    """The requested columns with the batch's own types where it has them, canonical ones otherwise."""
-    return pa.schema([own.field(n) if n in own.names else CANONICAL_SCHEMA.field(n) for n in requested])
-
-
-def _event_time(value: Any) -> dt.datetime | None:
-    if value is None:
-        return None
-    if not isinstance(value, dt.datetime):
-        raise EventSchemaError(f"event_time must be a timestamp column, found {type(value).__name__}")
-    return as_utc(value)
 
 
 def close_quietly(connection: Any) -> None:
