@@ -1,18 +1,21 @@
 """Export one window: the single code path behind the operator, the CLI and the demo.
 
-Order of operations, and why (the publish protocol itself is ``commit.py``):
+A window goes one way through the stages, each a module of its own (the publish protocol
+itself is ``commit.py``):
 
-1. ``begin``: take the window's lease, so this run is its only writer; finish or roll
-   back whatever a killed run left; read the published manifest. Readers still see the
-   previous version, untouched, for the whole run.
-2. Decide the columns (``decide_columns``) without persisting them: a run that fails
-   decides nothing for later windows.
-3. Stream source batches → routing (projection, each event's rows, the format's spelling;
-   ``routing``) → encoders → uploads, rolling files at the limits. The source is read on
-   a thread of its own and routed on two more (``prefetch``), in order, so reading,
-   routing and writing overlap on both cores. Uploads are sent but not completed.
+1. ``begin`` (``commit``, ``lease``): take the window's lease, so this run is its only
+   writer; finish or roll back whatever a killed run left; read the published manifest.
+   Readers still see the previous version, untouched, for the whole run.
+2. Decide the columns (:func:`decide_columns`: ``records.discover`` proposes,
+   ``columns`` merges) without persisting them: a run that fails decides nothing for
+   later windows.
+3. Read (``sources``) → project and route (``records.project``, ``records.route``: each
+   event's rows, prepared by the format) → encode and write (``formats``, ``writer``,
+   ``destinations``), rolling files at the limits. The source is read on a thread of its
+   own and routed on two more (``runtime.read_ahead``), in order, so reading, routing and
+   writing overlap on both cores. Uploads are sent but not completed.
 4. ``commit``: refuse to shrink the window silently, journal, persist the columns,
-   complete the uploads, switch the manifest, delete stale keys.
+   complete the uploads, switch the manifest (``manifest``), delete stale keys.
 
 Any failure before the commit's journal aborts every upload of the run: the published
 window is exactly as it was, and no multipart upload is left open.
@@ -239,7 +242,7 @@ def _write_window(
         _in_units(source.read(window), preparation.rows_at_once),
         depth=1,
         transform=lambda batch: (
-            batch.column(0).null_count,
+            batch.column("event_name").null_count,
             event_rows(batch, spec.fields, projector, preparation),
         ),
         workers=ROUTING_WORKERS,

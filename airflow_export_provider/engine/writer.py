@@ -29,10 +29,8 @@ from airflow_export_provider.engine.runtime.compression import GzipStream, gzip_
 from airflow_export_provider.spec import FormatSpec
 
 # Rows that encoders hold back in memory (Parquet row groups), summed over all open files;
-# beyond it the largest holders park theirs on local disk. Before rows could be parked, a
-# smaller budget made smaller row groups; now it only means parking more often, and with
-# 41 files nearly every row is parked anyway. 10M events to S3, two A/B rounds: 8 MB
-# instead of 16 peaked at 476-486 MB instead of 489-491, at the same speed.
+# beyond it the largest holders park theirs on local disk, so a small budget costs only
+# parking more often (docs/performance.md).
 HELD_BYTES_BUDGET = 8 * 1024 * 1024
 # Rows parked on local disk, summed over all open files; beyond it the files with the most
 # parked rows write their row groups early. Without it, parked rows could grow to 8 MB
@@ -233,10 +231,9 @@ class WindowWriter:
     def close(self) -> list[ExportedFile]:
         """Finish every open file; returns all files of the window in key order.
 
-        At the end of a window every event's file is still open (41 in the benchmark), and
-        most are below one part: their last parts are sent side by side (in order they took
-        0.5 s of a 1M-event export to S3). Encoding is finished first, on this thread, since
-        the gzip streams belong to it.
+        At the end of a window every event's file is still open, and most are below one
+        part: their last parts are sent side by side rather than in turn. Encoding is
+        finished first, on this thread, since the gzip streams belong to it.
         """
         for opened in self._open.values():
             opened.flush()  # Parquet: every file's last row groups are written side by side

@@ -7,8 +7,7 @@ under which names, and which properties of each event under which names. What ca
 be known before data is seen (the properties an event actually carries) is decided per
 window by :mod:`airflow_export_provider.engine.columns` under the chosen evolution mode.
 
-Omitting ``fields`` exports everything the source has, which is what the walking
-skeleton did; each option narrows it.
+Omitting ``fields`` exports everything the source has; each option narrows it.
 """
 
 from __future__ import annotations

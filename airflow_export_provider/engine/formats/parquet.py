@@ -6,10 +6,9 @@ and pyarrow's writer keeps ~45 KB of metadata per row group (40 leaf columns) un
 file is closed. Slices are therefore collected into row groups of up to 128k rows or
 8 MB of Arrow data.
 
-Rows waiting for their row group cannot all stay in memory: with 41 event names at 10M
-events, a memory budget shared by the files (``writer.HELD_BYTES_BUDGET``) cut row
-groups of ~6k rows, and their metadata (1,625 row groups, ~70 MB) made the export peak
-at 550 MB instead of the ~470 of 1M events. When the budget is reached, the largest
+Rows waiting for their row group cannot all stay in memory, and a memory budget that cut
+row groups short would make many small ones, whose metadata then grows with the window.
+When the budget shared by the files (``writer.HELD_BYTES_BUDGET``) is reached, the largest
 holders *park* their rows on local disk (Arrow IPC, no encoding) and keep collecting;
 the row group is written from the parked and the held rows once it is complete. Memory
 then holds the budget plus the row groups being written, whatever the number of event
@@ -40,14 +39,12 @@ from airflow_export_provider.engine.formats.protocol import Format, Preparation
 from airflow_export_provider.exceptions import ExportError
 
 ROW_GROUP_ROWS = 128 * 1024
-# Arrow bytes of one row group, read back and encoded on the pool (two at a time). At 10M
-# events to S3, 8 MB instead of 16 (and a 16 MB memory budget instead of 32) peaked 45-60
-# MB lower at the same speed.
+# Arrow bytes of one row group, read back and encoded on the pool (two at a time); smaller
+# groups peak lower at the same speed (docs/performance.md).
 ROW_GROUP_BYTES = 8 * 1024 * 1024
 ROW_GROUP_WRITERS = 2
-# Arrow's IPC writer writes every buffer of a batch on its own (~100 per slice of an event):
-# unbuffered, parking 1M events took 1.2 s of the routing thread's 3.4 (~250 MB/s). With
-# 64 KiB buffers parking wrote 3.7x and read back 2x as fast (on this machine's ext4).
+# Arrow's IPC writer writes every buffer of a batch on its own (~100 per slice of an event);
+# a buffer between it and the file makes parking several times faster (docs/performance.md).
 PARKING_BUFFER = 64 * 1024
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()

@@ -30,11 +30,7 @@ class Preparation:
 
     ``rows_at_once`` bounds the rows routed together. Kernels on more rows are faster, but
     up to three routed batches are in memory (one written, two being routed), and their
-    size is the format's text: about 0.35 KB a record in CSV, 0.75 KB in JSON Lines and
-    1.8 KB in XML (measured on the benchmark's events), so text formats route about
-    11-15 MB of text at once. At 1M events to S3, JSON Lines at 16k rows instead of 32k
-    peaked at 510 MB instead of 620 at the same speed; XML at 8k instead of 16k at 517 MB
-    instead of 626, 5% slower.
+    size is the format's text, so wordier formats route fewer rows at once (docs/performance.md).
 
     ``pieces_own_rows`` is true when the encoder keeps rows across writes (Parquet holds
     rows for its row groups): each event's rows must then be arrays of their own, as a

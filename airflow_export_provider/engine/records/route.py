@@ -4,7 +4,7 @@ Files are per event, so every source batch is routed: its rows are grouped by ev
 name, each event gets its output name and its own properties, and the format prepares
 the columns (``formats.protocol.Preparation``). Done naively per event, that is dozens of
 kernel calls on a few hundred rows each (41 events in a 32k-row batch), and the call
-overhead, not the rows, set the speed: the CSV encoder spent 55% of an export there.
+overhead, not the rows, sets the speed.
 
 So what every event shares is done once per batch: the projected rows are put in event
 order with one ``take`` (typed, before their text is spelled, which is larger), and
@@ -12,9 +12,8 @@ each event is a zero-copy slice of them. For text formats the shared columns are
 prepared on the whole batch, and only each event's name and properties per event.
 Parquet keeps typed rows that its encoder holds for row groups, and a slice would keep
 the whole batch alive while one rare event waits for its row group; so each event's
-finished slice is copied into buffers of its own. One sort and 41 contiguous copies
-cost 0.5-0.8 s per million events where 41 gathers (``take`` of each event's rows)
-cost 1.2-1.4 s.
+finished slice is copied into buffers of its own: one sort and contiguous copies are
+cheaper than a gather per event (docs/performance.md).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The gzip stream of a text file: ISA-L (igzip) on its own thread for levels 1-3, zlib above.
 
 For text formats the compressor decides the export's speed. ISA-L writes standard gzip
-about 3.5x faster than zlib at level 6, for files about 30% larger at level 1 (measured
-in docs/performance.md), and ``isal.igzip_threaded`` compresses on a thread of its own
+several times faster than zlib, for somewhat larger files (docs/performance.md), and
+``isal.igzip_threaded`` compresses on a thread of its own
 with the GIL released, so encoding the next records and compressing the previous ones
 happen at the same time. Levels 4-9 trade that speed for smaller files and use Python's
 zlib (``gzip.GzipFile``), as does every level when isal is not installed.

@@ -1,9 +1,8 @@
 """Arrow's memory pool for exports: jemalloc, which gives freed memory back to the system.
 
 An export allocates and frees batch-sized buffers all the time. With pyarrow's default
-pool on Linux (mimalloc) the worker's resident memory kept what it had freed: a 3M-event
-day peaked at 478 MB resident for 190 MB actually allocated by Arrow. With jemalloc the
-same export peaked at 375 MB (measured, docs/performance.md). The pool is chosen once
+pool on Linux (mimalloc) the worker's resident memory keeps what it has freed; jemalloc
+gives it back (measured: docs/performance.md). The pool is chosen once
 per process, only when the user has not chosen one (``ARROW_DEFAULT_MEMORY_POOL`` in the
 worker's environment) and only where pyarrow was built with jemalloc. This sets the pool
 of pyarrow's Python calls; the package's ``__init__`` asks for the same allocator in
@@ -21,10 +20,8 @@ import airflow_export_provider
 
 logger = logging.getLogger(__name__)
 _chosen = False
-# Arrow's jemalloc keeps freed pages for a second before giving them back. Routing text
-# formats frees hundreds of MB a second, so that second showed as resident memory: an XML
-# export peaked at ~810 MB resident for 278 MB allocated, ~720 MB at 100 ms, at the same
-# speed; at 0 ms (every free given back at once) it ran 50% slower.
+# Routing text formats frees hundreds of MB a second, and Arrow's jemalloc keeps freed
+# pages a second: 100 ms gives them back almost at once without the cost of 0 ms (docs/performance.md).
 DECAY_MILLISECONDS = 100
 
 

@@ -4,9 +4,8 @@ Layout: ``<root>/date=YYYY-MM-DD/*.parquet`` (or ``*.jsonl``), where the date is
 UTC date of ``event_time``. A window reads only the partitions it overlaps; in Parquet
 files, row groups whose ``event_time`` statistics lie outside the window are skipped
 without being read, and the rest are streamed with ``ParquetFile.iter_batches`` one file
-and a few row groups at a time. (``pyarrow.dataset`` scanning was measured to read ahead
-of a slow consumer and grow memory with the file; ``iter_batches`` in bounded runs of row
-groups stays flat.)
+and a few row groups at a time: ``pyarrow.dataset`` scanning reads ahead of a slow
+consumer and grows memory with the file; ``iter_batches`` in bounded runs stays flat.
 """
 
 from __future__ import annotations
@@ -137,8 +136,8 @@ class LakeSource:
                     pc.greater_equal(times, pa.scalar(window.start, times.type)),
                     pc.less(times, pa.scalar(window.end, times.type)),
                 )
-                # Row groups mostly lie wholly inside a window, and filtering copies every column
-                # (0.4 s per million events, a third of reading them): only filter when needed.
+                # Row groups mostly lie wholly inside a window, and filtering copies every column:
+                # only filter when needed.
                 whole = pc.all(in_window, skip_nulls=False).as_py() is True  # a null time is out
                 selected = canonical if whole else canonical.filter(in_window)
                 if selected.num_rows:
@@ -242,14 +241,9 @@ class LakeSource:
                 for name in columns
                 if stored.get(name, name) in parquet.schema_arrow.names
             ]
-            # A few row groups at a time. Asked for all groups at once, pyarrow's pre-buffering
-            # kept what it had read until the file was done, so memory grew with the file
-            # (+60 MB from 1M to 3M events); one group per call was flat but 3x slower to
-            # read (measured: 3M events 5.8 s vs 1.9 s). Eight groups per call are as fast as
-            # all, and bounded; their column chunks are still fetched in coalesced reads.
-            # Decoded on this thread alone (use_threads=False): the export already routes on
-            # two more, and Arrow's own pool kept 30-40 MB more resident (1M events to S3:
-            # CSV.gz 525-532 -> 493-511 MB, Parquet 545-556 -> 519-541 MB, speed within noise).
+            # A few row groups at a time: all at once, pyarrow's pre-buffering keeps what it read
+            # until the file is done; one per call is slow. Decoded on this thread alone
+            # (use_threads=False): the export already routes on two more (docs/performance.md).
             for first in range(0, len(groups), ROW_GROUPS_PER_READ):
                 for batch in parquet.iter_batches(
                     batch_size=self._batch_size,

@@ -25,10 +25,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-# CSV text parsed at once. Resident memory follows it closely (the parsed block, its JSON
-# columns parsed again, the reader's read-ahead): 1M events from PostgreSQL to a local
-# folder peaked at 683-692 MB with 8 MiB blocks, 509 MB with 4 MiB and 408-411 MB with
-# 2 MiB, for 10-15% more time (25-30 s -> 31-35 s).
+# CSV text parsed at once; resident memory follows it closely (the parsed block, its JSON
+# columns parsed again, the reader's read-ahead), so the block is small (docs/performance.md).
 BLOCK_BYTES = 2 << 20
 EPOCH_MICROSECONDS = "(extract(epoch from {column}) * 1000000)::int8"
 

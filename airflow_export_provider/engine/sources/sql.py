@@ -4,7 +4,8 @@ The window is one query, ``WHERE event_time >= start AND event_time < end ORDER 
 event_time, <tie-breaker>``, read in bounded batches:
 
 - PostgreSQL with psycopg 3 (the postgres provider's default driver): ``COPY … TO
-  STDOUT (FORMAT csv)`` parsed by pyarrow (``postgres_copy``), the fastest path measured.
+  STDOUT (FORMAT csv)`` parsed by pyarrow (``postgres_copy``), the fastest path
+  (docs/performance.md, "SQL source").
 - PostgreSQL with psycopg2: a *named* cursor, which the server keeps open and sends in
   ``batch_size`` pieces (a plain cursor would pull the whole result into the client).
 - Other DB-API drivers: ``fetchmany``. Whether that streams depends on the driver
