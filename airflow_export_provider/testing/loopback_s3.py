@@ -7,6 +7,7 @@ outlives the command that started it even if that command is killed.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import shutil
@@ -62,6 +63,8 @@ def free_port() -> int:
 @contextlib.contextmanager
 def loopback_s3(lifetime_seconds: int = 3600) -> Iterator[LoopbackS3]:
     """Start moto's S3 server on a free loopback port; stop it (by PID) on exit."""
+    if importlib.util.find_spec("moto") is None:
+        raise RuntimeError("the loopback S3 server needs moto: pip install 'airflow-export-provider[demo]'")
     port = free_port()
     command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
     if shutil.which("timeout"):
