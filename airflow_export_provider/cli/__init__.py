@@ -8,12 +8,12 @@ through the same code path as the operator.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from types import ModuleType
 
 from airflow_export_provider.cli import check, demo, generate_events, policy, preview, run, status, validate
-from airflow_export_provider.exceptions import ExportError
+from airflow_export_provider.cli.logs import log_to_stderr
+from airflow_export_provider.exceptions import ExportError, first_line
 from airflow_export_provider.hooks.airflow_api import AirflowApiError
 
 VERBS: tuple[ModuleType, ...] = (demo, generate_events, validate, preview, check, policy, status, run)
@@ -21,6 +21,7 @@ VERBS: tuple[ModuleType, ...] = (demo, generate_events, validate, preview, check
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="airflow-export", description=__doc__.split("\n")[0])
+    root.add_argument("--debug", action="store_true", help="show the full traceback of a failure")
     commands = root.add_subparsers(dest="command", required=True)
     for verb in VERBS:
         verb_parser = commands.add_parser(verb.NAME, help=verb.HELP)
@@ -30,11 +31,30 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Runs one verb; a failure is one line on stderr and a non-zero exit (``--debug``: the traceback)."""
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    log_to_stderr()
     try:
         code: int = args.handler(args)
     except (ExportError, AirflowApiError) as error:
+        if args.debug:
+            raise
         print(f"airflow-export: {error}", file=sys.stderr)
         return 2
+    except Exception as error:
+        if args.debug:
+            raise
+        print(f"airflow-export: {_one_line(error)}", file=sys.stderr)
+        return 1
     return code
+
+
+def _one_line(error: Exception) -> str:
+    """An unexpected error as one line a person can act on; ``--debug`` shows where it came from."""
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    from airflow_export_provider.cli.connections import where_connections_come_from
+
+    if isinstance(error, AirflowNotFoundException):
+        return f"{first_line(error)}: looked in {where_connections_come_from()}"
+    return f"{type(error).__name__}: {first_line(error)} (--debug shows the traceback)"

@@ -11,11 +11,11 @@ HELP = "verify the destination with the export's credentials; name what is wrong
 
 
 def handle(args: argparse.Namespace) -> int:
+    from airflow_export_provider.cli.connections import load_spec_with_connections
     from airflow_export_provider.engine.access_errors import BucketAccessError
     from airflow_export_provider.hooks.connections import access_checker_for
-    from airflow_export_provider.spec import ExportSpec
 
-    spec = ExportSpec.from_yaml(args.spec)
+    spec = load_spec_with_connections(args.spec)
     if spec.destination.type != "s3":
         print(f"{args.spec}: destination is a local folder; nothing to check")
         return 0

@@ -11,12 +11,12 @@ HELP = "show the object keys and first records a spec writes for one window (wri
 
 
 def handle(args: argparse.Namespace) -> int:
+    from airflow_export_provider.cli.connections import load_spec_with_connections
     from airflow_export_provider.engine.preview import preview, render, sample_window
     from airflow_export_provider.engine.windows import Window, parse_moment
     from airflow_export_provider.hooks.connections import destination_for, source_for
-    from airflow_export_provider.spec import ExportSpec
 
-    spec = ExportSpec.from_yaml(args.spec)
+    spec = load_spec_with_connections(args.spec)
     if args.source_path is not None:
         if spec.source.type != "lake":
             print("airflow-export: --source-path only applies to lake sources", file=sys.stderr)

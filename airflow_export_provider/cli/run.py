@@ -14,12 +14,12 @@ HELP = "export the grid windows in [start, end) without a scheduler"
 
 
 def handle(args: argparse.Namespace) -> int:
+    from airflow_export_provider.cli.connections import load_spec_with_connections
     from airflow_export_provider.engine.run import export_window
     from airflow_export_provider.engine.windows import parse_moment
     from airflow_export_provider.hooks.connections import destination_for, source_for
-    from airflow_export_provider.spec import ExportSpec
 
-    spec = ExportSpec.from_yaml(args.spec)
+    spec = load_spec_with_connections(args.spec)
     zone = spec.schedule.timezone
     windows = spec.schedule.grid.windows(parse_moment(args.start, zone), parse_moment(args.end, zone))
     source, destination = source_for(spec.source, spec.schedule.grid), destination_for(spec.destination)

@@ -94,10 +94,10 @@ def render(dag_id: str, paused: bool, rows: list[RunRow]) -> str:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from airflow_export_provider.cli.connections import load_spec_with_connections
     from airflow_export_provider.hooks.airflow_api import AirflowApi
-    from airflow_export_provider.spec import ExportSpec
 
-    spec = ExportSpec.from_yaml(args.spec)
+    spec = load_spec_with_connections(args.spec)
     api = AirflowApi.from_connection(args.api_conn_id or spec.access.airflow_api_conn_id)
     for dag_id in (spec.dag_id, spec.one_time_dag_id) if spec.one_time.enabled else (spec.dag_id,):
         paused, rows = recent_runs(api, dag_id, args.limit)

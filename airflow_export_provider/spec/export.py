@@ -67,6 +67,23 @@ class ExportSpec(SpecModel):
         return self
 
     @property
+    def connection_ids(self) -> list[str]:
+        """Every Airflow connection the export uses, in the order a run reaches them."""
+        ids: list[str] = []
+        if self.source.type == "sql":
+            ids.append(self.source.conn_id)
+        elif self.source.is_s3:
+            ids.append(self.source.aws_conn_id)
+        if self.destination.type == "s3":
+            ids.append(self.destination.aws_conn_id)
+        if self.alerts.webhook is not None:
+            ids.append(self.alerts.webhook.conn_id)
+        if self.alerts.email is not None:
+            ids.append(self.alerts.email.conn_id)
+        ids.append(self.access.airflow_api_conn_id)
+        return list(dict.fromkeys(ids))
+
+    @property
     def dag_id(self) -> str:
         return f"export__{self.export_id}"
 
