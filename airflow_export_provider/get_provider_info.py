@@ -38,7 +38,35 @@ def get_provider_info() -> dict[str, Any]:
                 ],
             }
         ],
+        "sensors": [
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": [
+                    "airflow_export_provider.sensors.bucket_access",
+                    "airflow_export_provider.sensors.window_complete",
+                ],
+            }
+        ],
         "hooks": [
-            {"integration-name": INTEGRATION, "python-modules": ["airflow_export_provider.hooks.lake"]}
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": [
+                    "airflow_export_provider.hooks.lake",
+                    "airflow_export_provider.hooks.airflow_api",
+                ],
+            }
+        ],
+        "triggers": [
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": [
+                    "airflow_export_provider.triggers.bucket_access",
+                    "airflow_export_provider.triggers.window_complete",
+                ],
+            }
+        ],
+        "notifications": [
+            "airflow_export_provider.notifications.webhook.ExportWebhookNotifier",
+            "airflow_export_provider.notifications.email.ExportEmailNotifier",
         ],
     }

@@ -136,6 +136,42 @@ def test_the_provider_is_listed_by_airflow() -> None:
     assert "airflow-export-provider" in done.stdout, done.stderr[-2000:]
 
 
+@pytest.mark.parametrize(
+    ("listing", "field", "expected"),
+    [
+        ("triggers", "class", {"airflow_export_provider.triggers.bucket_access",
+                               "airflow_export_provider.triggers.window_complete"}),
+        ("notifications", "notification_class_name",
+         {"airflow_export_provider.notifications.webhook.ExportWebhookNotifier",
+          "airflow_export_provider.notifications.email.ExportEmailNotifier"}),
+    ],
+)  # fmt: skip
+def test_airflow_lists_our_triggers_and_notifiers(listing: str, field: str, expected: set[str]) -> None:
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    done = subprocess.run(
+        [airflow, "providers", listing, "-o", "json"], capture_output=True, text=True, env=os.environ.copy()
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    listed = {str(entry.get(field)) for entry in json.loads(done.stdout[done.stdout.index("[") :])}
+    assert expected <= listed, sorted(listed)
+
+
+def test_the_provider_info_names_every_sensor_trigger_and_hook_module() -> None:
+    import importlib
+
+    from airflow_export_provider.get_provider_info import get_provider_info
+
+    info = get_provider_info()
+    for kind in ("operators", "sensors", "hooks", "triggers"):
+        modules = [module for entry in info[kind] for module in entry["python-modules"]]
+        assert modules, kind
+        for module in modules:
+            importlib.import_module(module)
+    for path in info["notifications"]:
+        module, _, name = path.rpartition(".")
+        assert getattr(importlib.import_module(module), name)
+
+
 def test_the_timetable_is_registered_once_for_every_airflow_process() -> None:
     from airflow import plugins_manager
     from airflow.serialization.helpers import find_registered_custom_timetable
