@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Creates .venv (Python 3.10+) and installs the package with its dev extras, pinned by
+# Creates .venv (Python 3.11+) and installs the package with its dev extras, pinned by
 # .ci/constraints.txt. Idempotent: a second run only checks the install (a few seconds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
