@@ -15,16 +15,30 @@ from airflow_export_provider.cli import check, demo, generate_events, policy, pr
 from airflow_export_provider.cli.logs import log_to_stderr
 from airflow_export_provider.exceptions import ExportError, first_line
 from airflow_export_provider.hooks.airflow_api import AirflowApiError
+from airflow_export_provider.version import __version__
 
 VERBS: tuple[ModuleType, ...] = (demo, generate_events, validate, preview, check, policy, status, run)
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="airflow-export", description=__doc__.split("\n")[0])
+    root = argparse.ArgumentParser(
+        prog="airflow-export",
+        description="Export event data to S3 as Airflow does, from the command line: check a definition, "
+        "preview its files, check the bucket's access, export windows, see the runs.",
+        epilog="Examples:\n" + "\n".join(f"  {verb.EXAMPLE}" for verb in VERBS),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    root.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     root.add_argument("--debug", action="store_true", help="show the full traceback of a failure")
     commands = root.add_subparsers(dest="command", required=True)
     for verb in VERBS:
-        verb_parser = commands.add_parser(verb.NAME, help=verb.HELP)
+        verb_parser = commands.add_parser(
+            verb.NAME,
+            help=verb.HELP,
+            description=verb.HELP,
+            epilog=f"Example:\n  {verb.EXAMPLE}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         verb.configure(verb_parser)
         verb_parser.set_defaults(handler=verb.handle)
     return root

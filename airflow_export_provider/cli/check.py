@@ -8,6 +8,7 @@ from pathlib import Path
 
 NAME = "check"
 HELP = "verify the destination with the export's credentials; name what is wrong and the fix"
+EXAMPLE = "airflow-export check exports/daily.yaml"
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -30,4 +31,4 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("spec", type=Path)
+    parser.add_argument("spec", type=Path, help="the export definition (YAML)")

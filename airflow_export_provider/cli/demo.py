@@ -7,6 +7,7 @@ from pathlib import Path
 
 NAME = "demo"
 HELP = "run the demo export end to end on a loopback S3 API"
+EXAMPLE = "airflow-export demo --events-per-day 50000 --keep /tmp/export-demo"
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -16,5 +17,7 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--events-per-day", type=int, default=200_000)
+    parser.add_argument(
+        "--events-per-day", type=int, default=200_000, help="sample events per day (default 200,000)"
+    )
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temp folder)")

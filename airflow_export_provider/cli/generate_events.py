@@ -8,6 +8,7 @@ from pathlib import Path
 
 NAME = "generate-events"
 HELP = "write seeded sample events into a lake folder"
+EXAMPLE = "airflow-export generate-events --out /tmp/lake --days 2"
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -21,9 +22,22 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2025, 3, 1))
-    parser.add_argument("--days", type=int, default=1)
-    parser.add_argument("--events-per-day", type=int, default=100_000)
-    parser.add_argument("--format", choices=["parquet", "jsonl"], default="parquet")
-    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--out", type=Path, required=True, help="the lake folder to write (date=YYYY-MM-DD/...)"
+    )
+    parser.add_argument(
+        "--start",
+        type=dt.date.fromisoformat,
+        default=dt.date(2025, 3, 1),
+        help="first day (default 2025-03-01)",
+    )
+    parser.add_argument("--days", type=int, default=1, help="how many days (default 1)")
+    parser.add_argument(
+        "--events-per-day", type=int, default=100_000, help="events per day (default 100,000)"
+    )
+    parser.add_argument(
+        "--format", choices=["parquet", "jsonl"], default="parquet", help="file format (default parquet)"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=7, help="the same seed writes the same events (default 7)"
+    )

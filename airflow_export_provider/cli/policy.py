@@ -8,6 +8,7 @@ from pathlib import Path
 
 NAME = "policy"
 HELP = "print the IAM (and bucket) policy an export needs"
+EXAMPLE = "airflow-export policy exports/daily.yaml --principal arn:aws:iam::123456789012:role/exporter"
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -23,7 +24,7 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("spec", type=Path)
+    parser.add_argument("spec", type=Path, help="the export definition (YAML)")
     parser.add_argument(
         "--principal", help="ARN of a role/user in another account: also print a bucket policy"
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 NAME = "preview"
 HELP = "show the object keys and first records a spec writes for one window (writes nothing)"
+EXAMPLE = "airflow-export preview exports/daily.yaml --window 2025-03-01 --event Purchase"
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -47,7 +48,7 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("spec", type=Path)
+    parser.add_argument("spec", type=Path, help="the export definition (YAML)")
     parser.add_argument("--window", help="window start (grid point); default: first window of start_date")
     parser.add_argument("--records", type=int, default=5, help="records to show (default 5)")
     parser.add_argument("--event", help="show this event's records (default: the event with most records)")

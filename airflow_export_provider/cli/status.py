@@ -28,6 +28,7 @@ from airflow_export_provider.hooks.airflow_api import AirflowApi, AirflowApiErro
 
 NAME = "status"
 HELP = "the export's latest runs and their status, from the Airflow API"
+EXAMPLE = "airflow-export status exports/daily.yaml --limit 5"
 
 WAITING_STATES = {"deferred", "up_for_reschedule"}
 
@@ -106,8 +107,8 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("spec", type=Path)
-    parser.add_argument("--limit", type=int, default=10)
+    parser.add_argument("spec", type=Path, help="the export definition (YAML)")
+    parser.add_argument("--limit", type=int, default=10, help="runs to show per DAG (default 10)")
     parser.add_argument(
         "--api-conn-id", help="http connection to the API server (default: access.airflow_api_conn_id)"
     )

@@ -10,6 +10,7 @@ from airflow_export_provider.exceptions import ExportSpecError
 
 NAME = "validate"
 HELP = "check export definitions (YAML) and explain any error"
+EXAMPLE = "airflow-export validate dags/exports/*.yaml"
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -29,4 +30,4 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("specs", nargs="+", type=Path)
+    parser.add_argument("specs", nargs="+", type=Path, help="export definitions (YAML)")

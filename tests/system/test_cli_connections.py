@@ -67,7 +67,7 @@ def test_check_and_run_use_a_connection_that_lives_only_in_the_metadata_db(
     assert checked.returncode == 0, checked.stderr[-2000:]
     assert "access ok" in checked.stdout
 
-    ran = airflow_export("run", "--spec", str(spec), "--start", "2025-03-01", "--end", "2025-03-02")
+    ran = airflow_export("run", str(spec), "--start", "2025-03-01", "--end", "2025-03-02")
     assert ran.returncode == 0, ran.stderr[-2000:]
     manifest = s3.get_object(Bucket=BUCKET, Key="_manifests/stored_conn/2025-03-01/1740787200-0.json")
     assert json.loads(manifest["Body"].read())["totals"]["records"] == 20_000
@@ -94,7 +94,7 @@ def test_an_unreadable_definition_is_a_message_not_a_traceback(tmp_path: Path) -
     for verb in (
         ["check", str(broken)],
         ["preview", str(broken)],
-        ["run", "--spec", str(broken), "--start", "2025-03-01", "--end", "2025-03-02"],
+        ["run", str(broken), "--start", "2025-03-01", "--end", "2025-03-02"],
     ):
         done = airflow_export(*verb)
         assert done.returncode != 0, verb
