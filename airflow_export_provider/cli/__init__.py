@@ -1,4 +1,4 @@
-"""``airflow-export``: demo, generate-events, validate, preview, check, policy, status, run.
+"""``airflow-export``: init, demo, generate-events, validate, preview, check, policy, status, run.
 
 One module per verb, each with its ``NAME``, ``HELP``, ``configure(parser)`` and
 ``handle(args)``; this module assembles them. ``run`` exports windows without a scheduler
@@ -11,13 +11,23 @@ import argparse
 import sys
 from types import ModuleType
 
-from airflow_export_provider.cli import check, demo, generate_events, policy, preview, run, status, validate
+from airflow_export_provider.cli import (
+    check,
+    demo,
+    generate_events,
+    init,
+    policy,
+    preview,
+    run,
+    status,
+    validate,
+)
 from airflow_export_provider.cli.logs import log_to_stderr
 from airflow_export_provider.exceptions import ExportError, first_line
 from airflow_export_provider.hooks.airflow_api import AirflowApiError
 from airflow_export_provider.version import __version__
 
-VERBS: tuple[ModuleType, ...] = (demo, generate_events, validate, preview, check, policy, status, run)
+VERBS: tuple[ModuleType, ...] = (init, demo, generate_events, validate, preview, check, policy, status, run)
 
 
 def parser() -> argparse.ArgumentParser:
