@@ -15,7 +15,13 @@ def handle(args: argparse.Namespace) -> int:
     from airflow_export_provider.testing.sample_events import write_lake
 
     files = write_lake(
-        args.out, args.start, args.days, args.events_per_day, file_format=args.format, seed=args.seed
+        args.out,
+        args.start,
+        args.days,
+        args.events_per_day,
+        file_format=args.format,
+        seed=args.seed,
+        hostile_names=args.hostile_names,
     )
     print(f"wrote {args.days * args.events_per_day:,} events in {len(files)} files under {args.out}")
     return 0

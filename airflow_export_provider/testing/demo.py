@@ -94,7 +94,7 @@ def run_demo(events_per_day: int = 200_000, keep: Path | None = None) -> int:
         client.create_bucket(Bucket="demo-event-lake")
         client.create_bucket(Bucket="demo-exports")
         started = time.monotonic()
-        lake_files = write_lake(workdir / "lake", DEMO_DAY, 1, events_per_day)
+        lake_files = write_lake(workdir / "lake", DEMO_DAY, 1, events_per_day, hostile_names=False)
         for path in lake_files:
             key = "events/" + path.relative_to(workdir / "lake").as_posix()
             client.upload_file(str(path), "demo-event-lake", key)

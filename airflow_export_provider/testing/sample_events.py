@@ -123,10 +123,14 @@ class EventType:
     properties: tuple[str, ...]
 
 
-def event_types(seed: int = 7) -> list[EventType]:
-    """Event names with Zipf-like weights and 5-12 properties each (3 for hostile names)."""
+def event_types(seed: int = 7, *, hostile_names: bool = True) -> list[EventType]:
+    """Event names with Zipf-like weights and 5-12 properties each (3 for hostile names).
+
+    ``hostile_names`` adds the names chosen to hurt (tests and the benchmark); the demo
+    leaves them out, since its files land in a user's first bucket.
+    """
     rng = random.Random(seed)
-    names = _BASE_NAMES + _HOSTILE_NAMES
+    names = _BASE_NAMES + (_HOSTILE_NAMES if hostile_names else [])
     property_names = sorted(PROPERTY_MAKERS)
     types = []
     for rank, name in enumerate(names, start=1):
@@ -209,10 +213,12 @@ _EVENT_LEVEL = ("event_name", "event_time", "properties")
 PROPERTIES_TYPE = pa.struct([(name, PROPERTY_MAKERS[name][0]) for name in sorted(PROPERTY_MAKERS)])
 
 
-def generate_day(day: dt.date, events: int, *, seed: int = 7, users: int = 2_000) -> Iterator[pa.RecordBatch]:
+def generate_day(
+    day: dt.date, events: int, *, seed: int = 7, users: int = 2_000, hostile_names: bool = True
+) -> Iterator[pa.RecordBatch]:
     """Yield one UTC day of events in time order, in batches of at most 50,000 rows."""
     rng = random.Random(f"{seed}-{day.isoformat()}")
-    types = event_types(seed)
+    types = event_types(seed, hostile_names=hostile_names)
     user_table = _users(random.Random(seed), users)
     day_start_us = (
         int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp()) * 1_000_000
@@ -278,6 +284,7 @@ def write_lake(
     *,
     file_format: str = "parquet",
     seed: int = 7,
+    hostile_names: bool = True,
 ) -> list[Path]:
     """Write ``days`` days of events under ``root/date=YYYY-MM-DD/`` and return the files."""
     root = Path(root)
@@ -287,7 +294,7 @@ def write_lake(
         folder = root / f"date={day.isoformat()}"
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"part-00000.{file_format}"
-        batches = generate_day(day, events_per_day, seed=seed)
+        batches = generate_day(day, events_per_day, seed=seed, hostile_names=hostile_names)
         if file_format == "parquet":
             _write_parquet(path, batches)
         elif file_format == "jsonl":
