@@ -17,6 +17,7 @@ import pyarrow.fs as pafs
 from airflow_export_provider.engine.sources.sql import close_quietly
 from airflow_export_provider.engine.windows import Window, as_utc
 from airflow_export_provider.spec import ExportSpec, LakeSourceSpec, SqlSourceSpec
+from airflow_export_provider.spec.durations import describe_duration
 
 
 @dataclass(frozen=True)
@@ -42,9 +43,8 @@ def check_window(
     now = now or dt.datetime.now(dt.timezone.utc)
     ready_at = window.end + settings.lateness
     if now < ready_at:
-        return Verdict(
-            False, f"waiting until {ready_at.isoformat()} (window end + lateness {settings.lateness})"
-        )
+        lateness = describe_duration(settings.lateness)
+        return Verdict(False, f"waiting until {ready_at.isoformat()} (window end + lateness {lateness})")
     if settings.mode == "watermark":
         assert isinstance(spec.source, SqlSourceSpec) and settings.watermark_query
         watermark = _watermark(connect_sql(), settings.watermark_query)

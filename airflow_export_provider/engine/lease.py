@@ -36,6 +36,7 @@ from typing import Any
 import pendulum
 
 from airflow_export_provider.engine.destinations.base import ConcurrentUpdate, Destination
+from airflow_export_provider.engine.logs import human_duration
 from airflow_export_provider.exceptions import ExportError
 
 LEASE_VERSION = 1
@@ -203,13 +204,13 @@ class WindowLease:
                 raise WindowBusy(
                     f"window {self._window} is being exported by {current.holder.describe()} since "
                     f"{_iso(current.acquired)} (lease renewed until {_iso(current.expires)}); gave up after "
-                    f"waiting {waited:.0f} s. Let that run finish (or stop it), then retry this one"
+                    f"waiting {human_duration(waited)}. Let that run finish (or stop it), then retry this one"
                 )
             if waited - last_said >= WAITING_LOG_EVERY_SECONDS or current.holder.run_id != last_holder:
                 last_said, last_holder = waited, current.holder.run_id
                 self._log.info(
-                    "window %s: %s is exporting this window (lease until %s); waiting for it, %.0f s so far",
-                    self._window, current.holder.describe(), _iso(current.expires), waited,
+                    "window %s: %s is exporting this window (lease until %s); waiting for it, %s so far",
+                    self._window, current.holder.describe(), _iso(current.expires), human_duration(waited),
                 )  # fmt: skip
             time.sleep(self._poll)
         self.waited_seconds = time.monotonic() - started

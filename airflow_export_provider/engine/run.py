@@ -38,6 +38,7 @@ from airflow_export_provider.engine.destinations.base import Destination
 from airflow_export_provider.engine.formats import format_of
 from airflow_export_provider.engine.keys import KeyValues, ObjectLayout
 from airflow_export_provider.engine.lease import LEASE_SECONDS, WAIT_SECONDS, LeaseHolder
+from airflow_export_provider.engine.logs import human_duration, megabytes, per_second
 from airflow_export_provider.engine.manifest import ManifestFacts, build_manifest, manifest_bytes
 from airflow_export_provider.engine.records.discover import batch_presence, merge_presence, propose
 from airflow_export_provider.engine.records.project import Projector
@@ -172,15 +173,19 @@ def export_window(
     result = WindowResult(window, files, destination.url(layout.manifest_key()), source.stats.rows_in_window,
                           time.monotonic() - started, stale, committer.recovery.aborted_uploads,
                           committer.recovery.finished_commit_of)  # fmt: skip
+    log.info("window %s: exported in %s", window.label, human_duration(result.seconds))
     log.info(
-        "window %s: read %s rows in the window (%s scanned in %d source files), "
-        "wrote %s records into %d files, %s, in %.1f s (%s rows/s); manifest %s%s",
-        window.label, f"{source.stats.rows_in_window:,}", f"{source.stats.rows_scanned:,}",
-        source.stats.files,
-        f"{result.records:,}", len(files), _megabytes(result.bytes),
-        result.seconds, f"{result.records / max(result.seconds, 1e-9):,.0f}", result.manifest_url,
-        f"; removed {len(stale)} stale objects" if stale else "",
+        "  read %s rows in the window (%s scanned in %d source files)",
+        f"{source.stats.rows_in_window:,}", f"{source.stats.rows_scanned:,}", source.stats.files,
     )  # fmt: skip
+    rate = per_second(result.records, result.seconds, "records")
+    log.info(
+        "  wrote %s records into %d files, %s, %s",
+        f"{result.records:,}", len(files), megabytes(result.bytes), rate,
+    )  # fmt: skip
+    log.info("  manifest %s", result.manifest_url)
+    if stale:
+        log.info("  removed %d stale objects", len(stale))
     if source.stats.rejected:
         log.warning(
             "window %s: %s rows of the source could not be exported and are counted in the manifest (%s)",
@@ -189,12 +194,13 @@ def export_window(
         )  # fmt: skip
     if committer.waited_seconds >= 1:
         log.info(
-            "window %s: waited %.0f s for another run of this window", window.label, committer.waited_seconds
-        )
+            "window %s: waited %s for another run of this window",
+            window.label, human_duration(committer.waited_seconds),
+        )  # fmt: skip
     if written.writer.bytes_parked:
         log.info(
             "window %s: %s of rows waited for their Parquet row groups on local disk (%s)",
-            window.label, _megabytes(written.writer.bytes_parked), tempfile.gettempdir(),
+            window.label, megabytes(written.writer.bytes_parked), tempfile.gettempdir(),
         )  # fmt: skip
     if written.without_event_name:
         log.warning(
@@ -230,12 +236,15 @@ def _write_window(
     log: logging.Logger | Any,
 ) -> _Written:
     decision = decide_columns(spec, window, source, store, log)
+    # The discovery scan read every row of the window: its count makes progress a percentage.
+    scanned = spec.fields.properties.needs_discovery(spec.fields.events)
+    expected_rows = source.stats.rows_in_window if scanned else None
     projector = Projector(spec.fields, decision.columns)
     writer = WindowWriter(layout=layout, fmt=spec.format, destination=destination, run_id=run_id)
     rejected = RejectedRowsFile(destination, layout.rejected_key(), run_id)
     if isinstance(source, Quarantining):
         source.quarantine_into(rejected)
-    progress = _Progress(window, log)
+    progress = _Progress(window, log, expected_rows)
     without_event_name = 0
     preparation = format_of(spec.format).preparation
     batches = Prefetched(
@@ -339,19 +348,21 @@ def decide_columns(
         )
         presence = merge_presence(scanned)
         log.info(
-            "window %s: %d events carry %d distinct properties (scanned in %.1f s)",
+            "window %s: %d events carry %d distinct properties (%s rows scanned in %s)",
             window.label, len(presence), len({p for names in presence.values() for p in names}),
-            time.monotonic() - started,
+            f"{source.stats.rows_in_window:,}", human_duration(time.monotonic() - started),
         )  # fmt: skip
     return store.decide(propose(fields, source.schema(window), presence))
 
 
 class _Progress:
-    """Logs a line every few seconds on long windows so the task log shows it is alive."""
+    """A short line every few seconds on long windows: how far, how fast, and (when the window's
+    row count is known from the discovery scan) the percentage and the time left."""
 
-    def __init__(self, window: Window, log: logging.Logger | Any) -> None:
+    def __init__(self, window: Window, log: logging.Logger | Any, expected_rows: int | None) -> None:
         self._window = window
         self._log = log
+        self._expected = expected_rows
         self._started = time.monotonic()
         self._last = self._started
 
@@ -360,12 +371,14 @@ class _Progress:
         if now - self._last < PROGRESS_EVERY_SECONDS:
             return
         self._last = now
+        elapsed = now - self._started
+        done = f"{rows:,} rows"
+        if self._expected:
+            share = min(rows / self._expected, 1.0)
+            left = elapsed * (1 - share) / share if share else 0.0
+            done = f"{rows:,} of {self._expected:,} rows ({share:.0%}, about {human_duration(left)} left)"
         self._log.info(
-            "window %s: %s rows so far, %d files done, %d open, %s written, %s rows/s",
-            self._window.label, f"{rows:,}", len(writer.files), writer.open_files,
-            _megabytes(writer.bytes_written), f"{rows / (now - self._started):,.0f}",
+            "window %s: %s, %s, %d files done, %d open, %s written",
+            self._window.label, done, per_second(rows, elapsed, "rows"), len(writer.files), writer.open_files,
+            megabytes(writer.bytes_written),
         )  # fmt: skip
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / 1_000_000:,.1f} MB"

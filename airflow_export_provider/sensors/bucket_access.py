@@ -32,6 +32,7 @@ from airflow_export_provider.engine.access_errors import BucketAccessError
 from airflow_export_provider.hooks.airflow_api import AirflowApi, AirflowApiError
 from airflow_export_provider.hooks.connections import access_checker_for
 from airflow_export_provider.spec import ExportSpec
+from airflow_export_provider.spec.durations import describe_duration
 from airflow_export_provider.version_compat import AirflowFailException, BaseSensorOperator, Context, timezone
 
 logger = logging.getLogger(__name__)
@@ -148,7 +149,8 @@ class BucketAccessSensor(BaseSensorOperator):
         except (AirflowApiError, Exception) as problem:
             paused = f"the DAG can NOT be paused ({problem}); pause it in the UI"
         raise AirflowFailException(
-            f"export stopped after waiting {waited} for access (grace {spec.access.grace}); {paused}. {error}"
+            f"export stopped after waiting {describe_duration(waited)} for access "
+            f"(grace {describe_duration(spec.access.grace)}); {paused}. {error}"
         )
 
 

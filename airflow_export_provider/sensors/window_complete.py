@@ -13,6 +13,7 @@ from typing import Any
 from airflow_export_provider.engine.windows import Window
 from airflow_export_provider.hooks.connections import window_verdict
 from airflow_export_provider.spec import ExportSpec
+from airflow_export_provider.spec.durations import describe_duration
 from airflow_export_provider.version_compat import AirflowFailException, BaseSensorOperator, Context
 
 
@@ -64,6 +65,7 @@ class WindowCompleteSensor(BaseSensorOperator):
             self.log.info("window %s: %s", self._window(context).label, event.get("reason"))
             return
         raise AirflowFailException(
-            f"window {self._window(context).label} was not complete within {self.spec.completeness.timeout}: "
+            f"window {self._window(context).label} was not complete within "
+            f"{describe_duration(self.spec.completeness.timeout)}: "
             f"{event.get('reason')}"
         )

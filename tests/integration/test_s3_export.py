@@ -392,3 +392,23 @@ def test_kms_encryption_is_requested_with_the_key(s3: Any, s3_server: Any, lake:
     result = run(spec)
     head = s3.head_object(Bucket=BUCKET, Key=result.files[0].key)
     assert head["ServerSideEncryption"] == "aws:kms" and key_id in head["SSEKMSKeyId"]
+
+
+def test_the_log_reads_in_short_lines_with_progress_in_percent(
+    s3: Any, lake: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    from airflow_export_provider.engine import run as run_module
+
+    monkeypatch.setattr(run_module, "PROGRESS_EVERY_SECONDS", 0.0)
+    s3.create_bucket(Bucket=BUCKET)
+    with caplog.at_level(logging.INFO):
+        result = run(make_spec(lake))
+    text = caplog.text + capsys.readouterr().out
+    total = f"{result.rows_read:,}"
+    assert f"of {total} rows (100%, about 0.0 s left)" in text  # the discovery scan counted the window
+    summary = [
+        line for line in text.splitlines() if any(f"  {w} " in line for w in ("read", "wrote", "manifest"))
+    ]
+    assert len(summary) >= 3 and all(len(line) < 220 for line in summary), summary
+    assert f"window {WINDOW.label}: exported in " in text
