@@ -8,6 +8,8 @@ through the same code path as the operator.
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
 from types import ModuleType
 
@@ -58,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     """Runs one verb; a failure is one line on stderr and a non-zero exit (``--debug``: the traceback)."""
     args = parser().parse_args(argv)
     log_to_stderr()
+    if not args.debug:  # Airflow's own INFO lines (configuration, hooks) are noise here
+        os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
+        logging.getLogger("airflow").setLevel(logging.WARNING)
     try:
         code: int = args.handler(args)
     except (ExportError, AirflowApiError) as error:

@@ -13,6 +13,7 @@ def log_to_stderr() -> None:
 
     Only handlers writing to stdout are replaced: others (a caller's own) stay.
     """
+    logging.getLogger("airflow_export_provider").setLevel(logging.INFO)  # ours, whatever Airflow's level
     root = logging.getLogger()
     if not root.handlers:
         logging.basicConfig(level=logging.INFO, format=FORMAT, stream=sys.stderr)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +24,16 @@ pytestmark = pytest.mark.system
 REPO = Path(__file__).resolve().parents[2]
 UV = str(Path(sys.executable).with_name("uv"))
 BUCKET = "wheel-bucket"
+NOT_SOURCE = (
+    ".git",
+    ".venv*",
+    "*.egg-info",
+    "__pycache__",
+    ".*_cache",
+    ".hypothesis",
+    ".test-artifacts",
+    "build",
+)
 
 
 def run(
@@ -37,7 +48,11 @@ def run(
 def installed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The wheel installed into a fresh virtualenv, run from a folder outside the repository."""
     work = tmp_path_factory.mktemp("packaging")
-    run([UV, "build", "--quiet", "--wheel", "--sdist", "-o", str(work / "dist"), str(REPO)], cwd=work)
+    # Built from a copy: setuptools writes <name>.egg-info into the tree it builds, and in the
+    # repository that would make every later Airflow process see the plugin twice.
+    source = work / "source"
+    shutil.copytree(REPO, source, symlinks=True, ignore=shutil.ignore_patterns(*NOT_SOURCE))
+    run([UV, "build", "--quiet", "--wheel", "--sdist", "-o", str(work / "dist"), str(source)], cwd=work)
     wheel = next((work / "dist").glob("*.whl"))
     sdist = next((work / "dist").glob("*.tar.gz"))
     run([UV, "venv", "--quiet", "-p", sys.executable, str(work / "venv")], cwd=work)
