@@ -8,9 +8,11 @@ through the same code path as the operator.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
+from collections.abc import Iterator
 from types import ModuleType
 
 from airflow_export_provider.cli import (
@@ -60,22 +62,41 @@ def main(argv: list[str] | None = None) -> int:
     """Runs one verb; a failure is one line on stderr and a non-zero exit (``--debug``: the traceback)."""
     args = parser().parse_args(argv)
     log_to_stderr()
-    if not args.debug:  # Airflow's own INFO lines (configuration, hooks) are noise here
-        os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
-        logging.getLogger("airflow").setLevel(logging.WARNING)
-    try:
-        code: int = args.handler(args)
-    except (ExportError, AirflowApiError) as error:
-        if args.debug:
-            raise
-        print(f"airflow-export: {error}", file=sys.stderr)
-        return 2
-    except Exception as error:
-        if args.debug:
-            raise
-        print(f"airflow-export: {_one_line(error)}", file=sys.stderr)
-        return 1
+    with _quiet_airflow(enabled=not args.debug):
+        try:
+            code: int = args.handler(args)
+        except (ExportError, AirflowApiError) as error:
+            if args.debug:
+                raise
+            print(f"airflow-export: {error}", file=sys.stderr)
+            return 2
+        except Exception as error:
+            if args.debug:
+                raise
+            print(f"airflow-export: {_one_line(error)}", file=sys.stderr)
+            return 1
     return code
+
+
+@contextlib.contextmanager
+def _quiet_airflow(*, enabled: bool) -> Iterator[None]:
+    """Airflow's own INFO lines (configuration, hooks) are noise in a CLI's output.
+
+    Only for the verb's run: a caller that runs ``main`` in its own process (tests, a DAG
+    calling the CLI) gets its environment and logger levels back.
+    """
+    if not enabled or "AIRFLOW__LOGGING__LOGGING_LEVEL" in os.environ:
+        yield
+        return
+    airflow_logger = logging.getLogger("airflow")
+    level = airflow_logger.level
+    os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
+    airflow_logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        os.environ.pop("AIRFLOW__LOGGING__LOGGING_LEVEL", None)
+        airflow_logger.setLevel(level)
 
 
 def _one_line(error: Exception) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 
 import pytest
@@ -44,3 +45,13 @@ def test_run_takes_the_definition_as_its_first_argument_and_still_accepts_spec()
     assert str(args.spec) == "daily.yaml" and args.spec_option is None
     old = parser().parse_args(["run", "--spec", "daily.yaml", "--start", "2025-03-01", "--end", "2025-03-02"])
     assert old.spec is None and str(old.spec_option) == "daily.yaml"
+
+
+def test_running_a_verb_in_process_leaves_the_environment_as_it_was(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The quiet Airflow logging of a CLI call must not leak into processes the caller starts later."""
+    from pathlib import Path
+
+    monkeypatch.delenv("AIRFLOW__LOGGING__LOGGING_LEVEL", raising=False)
+    demo = Path(__file__).parents[2] / "example_dags" / "exports" / "demo_events.yaml"
+    assert main(["validate", str(demo)]) == 0
+    assert "AIRFLOW__LOGGING__LOGGING_LEVEL" not in os.environ
