@@ -16,6 +16,7 @@ from typing import Any
 import pendulum
 
 from airflow_export_provider.exceptions import ExportSpecError
+from airflow_export_provider.listeners.run_notes import ONE_TIME_TAG
 from airflow_export_provider.notifications.alerts import notifiers_for
 from airflow_export_provider.operators.export import EventExportOperator
 from airflow_export_provider.operators.invalid_definition import InvalidDefinitionOperator
@@ -86,7 +87,7 @@ def build_one_time_dag(spec: ExportSpec, **dag_kwargs: Any) -> DAG:
         "start_date": _start_date(spec),
         "max_active_runs": 1,
         "is_paused_upon_creation": False,
-        "tags": ["export", "one-time", f"account:{spec.account_id}"],
+        "tags": ["export", ONE_TIME_TAG, f"account:{spec.account_id}"],
         "description": f"One-time export of {spec.export_id} over a date range ({zone})",
         "doc_md": _doc(spec) + _ONE_TIME_DOC.format(max_days=spec.one_time.max_days_back, zone=zone),
         "default_args": _retry_policy(spec),
@@ -96,7 +97,8 @@ def build_one_time_dag(spec: ExportSpec, **dag_kwargs: Any) -> DAG:
                 type=["null", "string"],
                 format="date",
                 title="First day",
-                description=f"First day to export (local date in {zone}).",
+                description=f"First day to export (local date in {zone}). "
+                "The Logical date above is not used: these two days decide what is exported.",
             ),
             "end": Param(
                 None,
@@ -159,6 +161,9 @@ start at most {max_days} days back; windows that have not closed yet are skipped
 recurring export delivers them). Each day is exported by its own task, on the same
 grid and with the same object keys as the recurring export, so re-exporting a range
 replaces its files instead of duplicating them. Days are local dates in {zone}.
+
+The form's **Logical date** plays no part: the two days decide what is exported, and
+the run's note names the range (`One-time export from 2026-11-01 through 2026-11-15`).
 """
 
 

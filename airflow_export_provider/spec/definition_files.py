@@ -61,6 +61,26 @@ class _DefinitionLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+def _booleans_of_yaml_1_2(loader: type[yaml.SafeLoader]) -> None:
+    """Read ``on``, ``off``, ``yes``, ``no``, ``y`` and ``n`` as the words they are, as YAML 1.2 does.
+
+    PyYAML follows YAML 1.1, where ``on: [stopped, failed]`` is the key ``True``: the
+    ``alerts.*.on`` key of every definition would be refused. PyYAML picks resolvers by a
+    value's first character; dropping the boolean resolver from ``o y n`` (either case)
+    leaves only ``true``/``false`` as booleans. Flags such as ``enabled: yes`` still
+    validate: pydantic reads "yes" as true.
+    """
+    resolvers = {first: list(found) for first, found in loader.yaml_implicit_resolvers.items()}
+    for first in "oOyYnN":
+        resolvers[first] = [
+            (tag, regexp) for tag, regexp in resolvers.get(first, []) if tag != "tag:yaml.org,2002:bool"
+        ]
+    loader.yaml_implicit_resolvers = resolvers
+
+
+_booleans_of_yaml_1_2(_DefinitionLoader)
+
+
 def load_definition(path: str | Path) -> Any:
     """The YAML document in ``path`` as plain Python data; :class:`ExportSpecError` on any problem."""
     path = Path(path)

@@ -9,6 +9,7 @@ objects byte for byte instead of adding any.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
@@ -186,6 +187,12 @@ def test_backfills_from_the_rest_api_export_exactly_the_grid_windows_once(
     logical_dates = sorted(pendulum.parse(r["logical_date"]).isoformat() for r in runs)
     assert logical_dates == window_starts((1, 0), (1, 12), (2, 0))
     assert {r["state"] for r in runs} == {"success"}, runs
+    # Airflow names backfill runs after the window's end; the note names the window itself
+    assert sorted(r["note"] for r in runs) == [
+        "Window 2025-03-01 00:00 → 2025-03-01 12:00 (UTC)",
+        "Window 2025-03-01 12:00 → 2025-03-02 00:00 (UTC)",
+        "Window 2025-03-02 00:00 → 2025-03-02 12:00 (UTC)",
+    ]
     objects = bucket(s3)
     found = manifests(s3, objects)
     assert sorted(found) == window_starts((1, 0), (1, 12), (2, 0))
@@ -226,14 +233,13 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", REPO / ".test-artifacts"))
 
 
-def test_a_backfill_started_from_the_airflow_ui_exports_its_window(
-    airflow: LiveAirflow, s3_server: LoopbackS3, lake3: Path
-) -> None:
+@contextlib.contextmanager
+def logged_in_page(airflow: LiveAirflow) -> Iterator[Any]:
+    """A headless Chromium page logged into the live Airflow UI as ``admin``."""
     from playwright.sync_api import sync_playwright
 
     assert CHROMIUM.exists(), "Chromium is missing: .ci/test.sh installs the Debian package 'chromium'"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    before = {b["id"] for b in airflow.request("GET", f"/api/v2/backfills?dag_id={DAG_ID}")["backfills"]}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM),
@@ -247,25 +253,33 @@ def test_a_backfill_started_from_the_airflow_ui_exports_its_window(
             page.fill("input[name=password]", airflow.password)
             page.click("button[type=submit]")
             page.wait_for_load_state("networkidle")
-            page.goto(f"{airflow.base_url}/dags/{DAG_ID}")
-            page.get_by_role("button", name="Trigger").first.click()
-            page.get_by_text("Backfill", exact=True).first.click()
-            dialog = page.locator("[role=dialog]:has-text('Run Backfill')").last
-            for index in (0, 1):  # From and To: the one 12:00 window of 3 March
-                dialog.locator("[data-testid=datetime-input]").nth(index).click()
-                picker = page.locator("[data-scope=popover][data-part=content][data-state=open]").last
-                picker.locator("input[placeholder='YYYY/MM/DD']").fill("2025/03/03")
-                picker.locator("input[placeholder='HH:mm']").fill("12:00")
-                picker.locator("input[placeholder='HH:mm']").press("Enter")
-                if picker.is_visible():
-                    page.keyboard.press("Escape")
-            dialog.get_by_text("1 run will be triggered").wait_for()
-            page.screenshot(path=str(ARTIFACTS / "backfill-dialog.png"))
-            dialog.get_by_role("button", name="Run Backfill").click()
-            dialog.wait_for(state="hidden", timeout=30_000)
-            page.screenshot(path=str(ARTIFACTS / "after-backfill.png"))
+            yield page
         finally:
             browser.close()
+
+
+def test_a_backfill_started_from_the_airflow_ui_exports_its_window(
+    airflow: LiveAirflow, s3_server: LoopbackS3, lake3: Path
+) -> None:
+    before = {b["id"] for b in airflow.request("GET", f"/api/v2/backfills?dag_id={DAG_ID}")["backfills"]}
+    with logged_in_page(airflow) as page:
+        page.goto(f"{airflow.base_url}/dags/{DAG_ID}")
+        page.get_by_role("button", name="Trigger").first.click()
+        page.get_by_text("Backfill", exact=True).first.click()
+        dialog = page.locator("[role=dialog]:has-text('Run Backfill')").last
+        for index in (0, 1):  # From and To: the one 12:00 window of 3 March
+            dialog.locator("[data-testid=datetime-input]").nth(index).click()
+            picker = page.locator("[data-scope=popover][data-part=content][data-state=open]").last
+            picker.locator("input[placeholder='YYYY/MM/DD']").fill("2025/03/03")
+            picker.locator("input[placeholder='HH:mm']").fill("12:00")
+            picker.locator("input[placeholder='HH:mm']").press("Enter")
+            if picker.is_visible():
+                page.keyboard.press("Escape")
+        dialog.get_by_text("1 run will be triggered").wait_for()
+        page.screenshot(path=str(ARTIFACTS / "backfill-dialog.png"))
+        dialog.get_by_role("button", name="Run Backfill").click()
+        dialog.wait_for(state="hidden", timeout=30_000)
+        page.screenshot(path=str(ARTIFACTS / "after-backfill.png"))
 
     def created() -> Any:
         backfills = airflow.request("GET", f"/api/v2/backfills?dag_id={DAG_ID}")["backfills"]
@@ -356,6 +370,7 @@ def test_the_recurring_and_the_one_time_export_of_one_window_take_turns(
 
     run, _ = airflow.wait_for("both exports of the window", finished, timeout=300)
     assert run["state"] == "success"
+    assert run["note"] == "One-time export from 2025-03-02 through 2025-03-02"
     backfill_runs = [r for r in airflow.dag_runs(DAG_ID) if r["run_type"] == "backfill"
                      and pendulum.parse(r["logical_date"]) == window.start]  # fmt: skip
     assert [r["state"] for r in backfill_runs] == ["success"]
@@ -369,6 +384,29 @@ def test_the_recurring_and_the_one_time_export_of_one_window_take_turns(
     assert reconcile(s3, lake3, day) == len(
         expected_records(lake3, pendulum.datetime(2025, 3, 2), pendulum.datetime(2025, 3, 3))
     )
+
+
+def test_the_one_time_trigger_form_and_an_export_log_read_well_in_the_ui(airflow: LiveAirflow) -> None:
+    """Screenshots for a person to look at, with the texts they must show checked."""
+    runs = [r for r in airflow.dag_runs(DAG_ID) if r["run_type"] == "backfill" and r["state"] == "success"]
+    assert runs, "an earlier test backfills the export"
+    run = runs[0]
+    with logged_in_page(airflow) as page:
+        page.goto(f"{airflow.base_url}/dags/{DAG_ID}__one_time")
+        page.get_by_role("button", name="Trigger").first.click()
+        form = page.locator("[role=dialog]").last
+        form.get_by_text("First day", exact=True).wait_for()
+        form.get_by_text("Last day", exact=True).wait_for()
+        form.get_by_text("The Logical date above is not used").wait_for()
+        page.screenshot(path=str(ARTIFACTS / "one-time-trigger-form.png"))
+        page.keyboard.press("Escape")
+
+        page.goto(f"{airflow.base_url}/dags/{DAG_ID}/runs/{run['dag_run_id']}/tasks/export_window")
+        page.get_by_text("exported in").first.wait_for(timeout=60_000)
+        page.get_by_text(run["note"]).first.wait_for()
+        page.screenshot(path=str(ARTIFACTS / "export-task-log.png"))
+        log_text = page.locator("body").inner_text()
+    assert "wrote " in log_text and "records into" in log_text and "manifest " in log_text
 
 
 def _task_states(airflow: LiveAirflow, dag_id: str, run_id: str) -> dict[str, str]:

@@ -53,6 +53,23 @@ def test_duplicates_and_aliases_are_refused_anything_else_reads_as_yaml_does(
     assert expected in str(refused.value) and "x.yaml" in str(refused.value) and "line" in str(refused.value)
 
 
+def test_on_off_yes_and_no_are_words_only_true_and_false_are_booleans(tmp_path: Path) -> None:
+    """YAML 1.1 (PyYAML) reads ``on:`` as ``True:``; the alerts' ``on`` key must stay a key."""
+    assert load_text(b"on: [stopped]\noff: 1\nyes: no\nY: n\nflag: true\nother: False\n", "x.yaml") == {
+        "on": ["stopped"], "off": 1, "yes": "no", "Y": "n", "flag": True, "other": False,
+    }  # fmt: skip
+    path = tmp_path / "alerts.yaml"
+    path.write_text(
+        "export_id: alerted\naccount_id: acme\nsource: {type: lake, path: /tmp/lake}\n"
+        "destination: {bucket: acme-exports}\nschedule: {every: 24h}\n"
+        "alerts:\n  email: {to: [data@acme.example], on: [stopped, failed]}\n"
+        "one_time: {enabled: yes}\n"
+    )
+    spec = ExportSpec.from_yaml(path)
+    assert spec.alerts.email is not None and set(spec.alerts.email.on) == {"stopped", "failed"}
+    assert spec.one_time.enabled is True
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=200))
 def test_arbitrary_bytes_give_data_or_one_clear_error(raw: bytes) -> None:
