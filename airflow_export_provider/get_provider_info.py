@@ -25,7 +25,9 @@ def get_provider_info() -> dict[str, Any]:
         "integrations": [
             {
                 "integration-name": INTEGRATION,
-                "external-doc-url": "https://pypi.org/project/airflow-export-provider/",
+                # The integration is S3, listed as the amazon provider lists its services: the
+                # package has no public home page yet (its docs ship in the sdist).
+                "external-doc-url": "https://aws.amazon.com/s3/",
                 "tags": ["aws"],
             }
         ],
