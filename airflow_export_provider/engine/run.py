@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,7 +46,7 @@ from airflow_export_provider.engine.records.route import event_rows
 from airflow_export_provider.engine.rejected_file import RejectedRowsFile
 from airflow_export_provider.engine.runtime.memory_pool import use_returning_memory_pool
 from airflow_export_provider.engine.runtime.read_ahead import Prefetched
-from airflow_export_provider.engine.sources.base import EventSource
+from airflow_export_provider.engine.sources.base import CountsRows, EventSource
 from airflow_export_provider.engine.sources.rejections import Quarantining
 from airflow_export_provider.engine.windows import Window
 from airflow_export_provider.engine.writer import ExportedFile, WindowWriter
@@ -236,15 +236,12 @@ def _write_window(
     log: logging.Logger | Any,
 ) -> _Written:
     decision = decide_columns(spec, window, source, store, log)
-    # The discovery scan read every row of the window: its count makes progress a percentage.
-    scanned = spec.fields.properties.needs_discovery(spec.fields.events)
-    expected_rows = source.stats.rows_in_window if scanned else None
+    progress = _progress_of(spec, window, source, log)
     projector = Projector(spec.fields, decision.columns)
     writer = WindowWriter(layout=layout, fmt=spec.format, destination=destination, run_id=run_id)
     rejected = RejectedRowsFile(destination, layout.rejected_key(), run_id)
     if isinstance(source, Quarantining):
         source.quarantine_into(rejected)
-    progress = _Progress(window, log, expected_rows)
     without_event_name = 0
     preparation = format_of(spec.format).preparation
     batches = Prefetched(
@@ -262,7 +259,7 @@ def _write_window(
             for event_name, rows in pieces:
                 writer.write(event_name, rows)
             writer.batch_done()
-            progress.batch_done(source.stats.rows_in_window, writer)
+            progress.batch_done(writer)
         files = writer.close()
     except BaseException:
         batches.close()  # the source stops reading before its uploads are aborted
@@ -355,30 +352,60 @@ def decide_columns(
     return store.decide(propose(fields, source.schema(window), presence))
 
 
-class _Progress:
-    """A short line every few seconds on long windows: how far, how fast, and (when the window's
-    row count is known from the discovery scan) the percentage and the time left."""
+def _progress_of(
+    spec: ExportSpec, window: Window, source: EventSource, log: logging.Logger | Any
+) -> _Progress:
+    """Progress as a percentage whenever the total is known before the read.
 
-    def __init__(self, window: Window, log: logging.Logger | Any, expected_rows: int | None) -> None:
+    A discovery scan has counted the window's rows; otherwise a source may know how many
+    rows it will scan (a Parquet lake, from its footers). ``source.stats`` is replaced by
+    each read, so it is looked up at every line.
+    """
+    if spec.fields.properties.needs_discovery(spec.fields.events):
+        return _Progress(
+            window, log, source.stats.rows_in_window, lambda: source.stats.rows_in_window, "rows"
+        )
+    if isinstance(source, CountsRows):
+        expected = source.rows_to_scan(window)
+        return _Progress(window, log, expected, lambda: source.stats.rows_scanned, "source rows")
+    return _Progress(window, log, None, lambda: source.stats.rows_in_window, "rows")
+
+
+class _Progress:
+    """A short line every few seconds on long windows: how far, how fast, and (when the total
+    is known) the percentage and the time left."""
+
+    def __init__(
+        self,
+        window: Window,
+        log: logging.Logger | Any,
+        expected: int | None,
+        counted: Callable[[], int],
+        unit: str,
+    ) -> None:
         self._window = window
         self._log = log
-        self._expected = expected_rows
+        self._expected = expected
+        self._counted = counted
+        self._unit = unit
         self._started = time.monotonic()
         self._last = self._started
 
-    def batch_done(self, rows: int, writer: WindowWriter) -> None:
+    def batch_done(self, writer: WindowWriter) -> None:
         now = time.monotonic()
         if now - self._last < PROGRESS_EVERY_SECONDS:
             return
         self._last = now
         elapsed = now - self._started
-        done = f"{rows:,} rows"
+        rows = self._counted()
+        done = f"{rows:,} {self._unit}"
         if self._expected:
             share = min(rows / self._expected, 1.0)
             left = elapsed * (1 - share) / share if share else 0.0
-            done = f"{rows:,} of {self._expected:,} rows ({share:.0%}, about {human_duration(left)} left)"
+            left_text = f"about {human_duration(left)} left"
+            done = f"{rows:,} of {self._expected:,} {self._unit} ({share:.0%}, {left_text})"
         self._log.info(
             "window %s: %s, %s, %d files done, %d open, %s written",
-            self._window.label, done, per_second(rows, elapsed, "rows"), len(writer.files), writer.open_files,
-            megabytes(writer.bytes_written),
+            self._window.label, done, per_second(rows, elapsed, self._unit), len(writer.files),
+            writer.open_files, megabytes(writer.bytes_written),
         )  # fmt: skip

@@ -306,10 +306,15 @@ class PropertiesSpec(SpecModel):
         return self.rename_everywhere.get(entry.name, entry.name)
 
     def needs_discovery(self, events: EventsSpec) -> bool:
-        """Whether the window's data must be scanned to know which properties events carry."""
+        """Whether the window's data must be scanned to know which events and properties it has.
+
+        Without a list of event names (``all``, globs, categories) the events themselves are
+        data: each gets its own columns, so they are found by the scan even when no event
+        exports ``all`` of its properties.
+        """
         listed = events.listed_names
         if listed is None:
-            return self.default == "all" or any(s == "all" for s in self.per_event.values())
+            return True
         return any(self.selection_for(name) == "all" for name in listed)
 
 

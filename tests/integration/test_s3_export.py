@@ -412,3 +412,32 @@ def test_the_log_reads_in_short_lines_with_progress_in_percent(
     ]
     assert len(summary) >= 3 and all(len(line) < 220 for line in summary), summary
     assert f"window {WINDOW.label}: exported in " in text
+
+
+def test_all_events_without_properties_export_every_event(s3: Any, lake: Path) -> None:
+    """No event exports ``all`` properties, but which events exist is still data to discover."""
+    s3.create_bucket(Bucket=BUCKET)
+    mapping = make_spec(lake).model_dump(mode="json")
+    spec = ExportSpec.from_mapping({**mapping, "fields": {"properties": {"default": "none"}}})
+    result = run(spec)
+    assert result.records == result.rows_read > 0
+    assert len({f.event_name for f in result.files}) > 1
+
+
+def test_without_a_discovery_scan_progress_counts_the_source_rows_the_footers_announce(
+    s3: Any, lake: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from airflow_export_provider.engine import run as run_module
+
+    monkeypatch.setattr(run_module, "PROGRESS_EVERY_SECONDS", 0.0)
+    s3.create_bucket(Bucket=BUCKET)
+    mapping = make_spec(lake).model_dump(mode="json")
+    fields = {"events": {"include": ["Charged", "App Launched"]}, "properties": {"default": "none"}}
+    spec = ExportSpec.from_mapping({**mapping, "fields": fields})
+    assert not spec.fields.properties.needs_discovery(spec.fields.events)
+    source = source_for(spec.source)
+    with caplog.at_level(logging.INFO):
+        export_window(spec, WINDOW, source=source, destination=destination_for(spec.destination))
+    scanned = source.stats.rows_scanned
+    assert scanned > source.stats.rows_in_window > 0  # an 8-hour window of daily folders
+    assert f"{scanned:,} of {scanned:,} source rows (100%, about 0.0 s left)" in caplog.text

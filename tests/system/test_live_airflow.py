@@ -403,9 +403,12 @@ def test_the_one_time_trigger_form_and_an_export_log_read_well_in_the_ui(airflow
 
         page.goto(f"{airflow.base_url}/dags/{DAG_ID}/runs/{run['dag_run_id']}/tasks/export_window")
         page.get_by_text("exported in").first.wait_for(timeout=60_000)
-        page.get_by_text(run["note"]).first.wait_for()
         page.screenshot(path=str(ARTIFACTS / "export-task-log.png"))
         log_text = page.locator("body").inner_text()
+
+        page.goto(f"{airflow.base_url}/dags/{DAG_ID}/runs/{run['dag_run_id']}")
+        page.get_by_text(run["note"]).first.wait_for()
+        page.screenshot(path=str(ARTIFACTS / "export-run-note.png"))
     assert "wrote " in log_text and "records into" in log_text and "manifest " in log_text
 
 

@@ -33,7 +33,7 @@ def write_hours(
 
 
 def groups(path: Path) -> list[int]:
-    return row_groups_overlapping(pq.ParquetFile(path), WINDOW)
+    return row_groups_overlapping(pq.ParquetFile(path).metadata, WINDOW)
 
 
 @pytest.mark.parametrize("unit", ["ms", "us", "ns"])

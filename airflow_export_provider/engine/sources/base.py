@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import pyarrow as pa
 
@@ -43,4 +43,13 @@ class EventSource(Protocol):
 
     def read(self, window: Window, columns: Sequence[str] | None = None) -> Iterator[pa.RecordBatch]:
         """The window's events; with ``columns``, only those (and ``event_time``), for cheap scans."""
+        ...
+
+
+@runtime_checkable
+class CountsRows(Protocol):
+    """A source that knows, before reading, how many rows a read of a window will scan."""
+
+    def rows_to_scan(self, window: Window) -> int | None:
+        """Rows the read will see (``stats.rows_scanned`` at its end), or ``None`` if unknown."""
         ...

@@ -80,6 +80,7 @@ class LakeSource:
         self._quarantine: RejectedSink | None = None
         self.stats = SourceStats()
         self._listed: dict[Window, list[str]] = {}
+        self._footers: dict[str, pq.FileMetaData] = {}
 
     def quarantine_into(self, sink: RejectedSink | None) -> None:
         """Rows rejected for a ``quarantine`` reason go to ``sink`` during the next full read."""
@@ -89,7 +90,27 @@ class LakeSource:
         """The lake files of every UTC date the window overlaps, in a stable order."""
         if window not in self._listed:
             self._listed = {window: self._list_files(window)}
+            self._footers = {}
         return self._listed[window]
+
+    def rows_to_scan(self, window: Window) -> int | None:
+        """Rows in the row groups a read of ``window`` decodes, from the Parquet footers.
+
+        The footers were read for the schema already, so this costs no request; JSON Lines
+        has no footer and gives ``None``.
+        """
+        if self._file_format != "parquet":
+            return None
+        total = 0
+        for path in self.files(window):
+            if path not in self._footers:
+                self._file_schema(path)
+            footer = self._footers[path]
+            total += sum(
+                footer.row_group(index).num_rows
+                for index in row_groups_overlapping(footer, window, self._time_column)
+            )
+        return total
 
     def _list_files(self, window: Window) -> list[str]:
         last_day = (window.end - dt.timedelta(microseconds=1)).date()
@@ -207,7 +228,9 @@ class LakeSource:
         try:
             if self._file_format == "parquet":
                 with self._filesystem.open_input_file(path) as handle:
-                    schema = pq.read_schema(handle)
+                    parquet = pq.ParquetFile(handle)
+                    self._footers[path] = parquet.metadata
+                    schema = parquet.schema_arrow
             else:
                 schemas = [table.schema for table in self._jsonl_tables(path)]
                 schema = pa.unify_schemas(schemas, promote_options="permissive") if schemas else pa.schema([])
@@ -233,8 +256,10 @@ class LakeSource:
 
     def _read_parquet(self, path: str, window: Window, columns: list[str]) -> Iterator[pa.RecordBatch]:
         with self._filesystem.open_input_file(path) as handle:
+            # The footer is read again, not taken from the schema read: a file replaced in between
+            # must be read as it is now, never through another file's offsets.
             parquet = pq.ParquetFile(handle)
-            groups = row_groups_overlapping(parquet, window, self._time_column)
+            groups = row_groups_overlapping(parquet.metadata, window, self._time_column)
             stored = {"event_time": self._time_column}
             present = [
                 stored.get(name, name)
@@ -307,7 +332,7 @@ def _spelled(value: Any) -> str:
 
 
 def row_groups_overlapping(
-    parquet: pq.ParquetFile, window: Window, time_column: str = "event_time"
+    metadata: pq.FileMetaData, window: Window, time_column: str = "event_time"
 ) -> list[int]:
     """Row groups that may hold events of the window, judged by their event_time statistics.
 
@@ -315,7 +340,6 @@ def row_groups_overlapping(
     index, a struct before it shifts the leaves, and a struct's timestamp member could be
     judged in its place and a group of the window skipped.
     """
-    metadata = parquet.metadata
     column = _event_time_leaf(metadata, time_column)
     return [
         index
