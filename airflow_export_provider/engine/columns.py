@@ -144,6 +144,25 @@ def merge(current: DecidedSchema | None, proposal: DecidedSchema, evolution: Evo
     return DecidedSchema(groups, events)
 
 
+WINDOW_PROPERTIES_GROUP = "properties"
+"""The one column set of every event's properties when a window's events share files (``split: window``)."""
+
+
+def with_shared_properties(proposal: DecidedSchema) -> DecidedSchema:
+    """``proposal`` plus the union of its events' property columns, for files holding every event.
+
+    Events are taken in name order and each adds its columns not seen yet, so the order
+    is the same for the same events whatever order the data had; a column two events
+    type differently gets the common type (text when there is none). Across windows the
+    union follows the export's evolution mode like any other column set.
+    """
+    union: pa.Schema | None = None
+    for name in sorted(proposal.events, key=_event_order):
+        union = _merge_columns(union, proposal.events[name], "append")
+    groups = {**proposal.groups, WINDOW_PROPERTIES_GROUP: union if union is not None else pa.schema([])}
+    return DecidedSchema(groups, proposal.events)
+
+
 def _merge_columns(decided: pa.Schema | None, proposed: pa.Schema, evolution: Evolution) -> pa.Schema:
     if decided is None:
         return proposed

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Literal
 from urllib.parse import quote, unquote
 
 VARIABLES = {
@@ -30,7 +32,13 @@ VARIABLES = {
     "eventname": "event_name",
     "event": "event_name",
     "fileindex": "file_index",
+    "hour": "hour",
+    "h": "hour",
+    "hh": "hour_padded",
 }
+WINDOW_VARIABLES = {"timestamp", "date", "hour", "hour_padded"}
+EventNameStyle = Literal["encoded", "hyphenated"]
+Split = Literal["event", "window"]
 FOLDER_PRESETS = {
     "data_type": "events",
     "date": "{date}",
@@ -38,8 +46,14 @@ FOLDER_PRESETS = {
     "event_name": "{event_name}",
 }
 DEFAULT_FILE_TEMPLATE = "{event_name}-{date}-{account_id}-{export_id}-{timestamp}-{instance_id}-{file_index}"
+DEFAULT_WINDOW_FILE_TEMPLATE = "{date}-{account_id}-{export_id}-{timestamp}-{instance_id}-{file_index}"
+"""The default name of a window's one series (``split: window``): the default without the event."""
 _TOKEN = re.compile(r"\{\{\s*([A-Za-z_-]+)\s*\}\}|\{\s*([A-Za-z_-]+)\s*\}")
-_LITERAL = re.compile(r"[A-Za-z0-9/_-]*")
+# Literal text: safe in S3 keys and local file names. '=' makes Hive-style folders
+# (``date=2025-03-01``); '#' appears in Amplitude's file names (URL-encode it as %23 in
+# HTTP URLs, where it starts a fragment).
+_FOLDER_LITERAL = re.compile(r"[A-Za-z0-9/_=-]*")
+_FILE_LITERAL = re.compile(r"[A-Za-z0-9_#-]*")
 # Kept as they are in keys: safe in S3 keys, URLs and local file names on every OS.
 _KEPT = "-_."
 _MAX_ENCODED_NAME = 100
@@ -69,11 +83,10 @@ def parse_template(template: str, *, allow_folders: bool = True) -> list[Token]:
 def _literal(text: str, template: str, allow_folders: bool) -> list[Token]:
     if not text:
         return []
-    if not _LITERAL.fullmatch(text) or (not allow_folders and "/" in text):
-        allowed = "letters, digits, '/', '-', '_'" if allow_folders else "letters, digits, '-', '_'"
-        bad = sorted(
-            {char for char in text if not _LITERAL.fullmatch(char) or (char == "/" and not allow_folders)}
-        )
+    allowed_pattern = _FOLDER_LITERAL if allow_folders else _FILE_LITERAL
+    if not allowed_pattern.fullmatch(text):
+        allowed = "letters, digits, '/', '=', '-', '_'" if allow_folders else "letters, digits, '#', '-', '_'"
+        bad = sorted({char for char in text if not allowed_pattern.fullmatch(char)})
         raise ValueError(
             f"template {template!r} contains {bad}; only {allowed} and {{variables}} are allowed"
         )
@@ -108,6 +121,49 @@ def encode_event_name(name: str | None) -> str:
     return encoded
 
 
+def spell_event_name(name: str | None, style: EventNameStyle) -> str:
+    """An event name as one key segment: ``encoded`` (reversible) or ``hyphenated`` (CleverTap's).
+
+    ``hyphenated`` writes each space as ``-`` (``App Launched`` → ``App-Launched``) and
+    encodes the rest as ``encoded`` does, so the segment is still safe; it is not
+    reversible, and two names can meet (see :func:`event_name_segments`).
+    """
+    if style == "hyphenated" and name:
+        return encode_event_name(name.replace(" ", "-"))
+    return encode_event_name(name)
+
+
+COLLISION_MARK = "%~"
+"""Starts the suffix that keeps apart names spelled alike: never produced by encoding, where
+``%`` is always followed by two hex digits (or ``empty``/``null``)."""
+
+
+def event_name_segments(names: Iterable[str | None], style: EventNameStyle) -> dict[str | None, str]:
+    """Every name's key segment, no two alike.
+
+    Names whose spellings meet (``App Launched`` and ``App-Launched`` under ``hyphenated``)
+    are told apart: the name spelled as itself keeps the plain segment (else the first in
+    order), every other gets :data:`COLLISION_MARK` and 16 hex digits of its SHA-256. The
+    manifest lists the original name of every file.
+    """
+    by_segment: dict[str, list[str | None]] = {}
+    for name in set(names):
+        by_segment.setdefault(spell_event_name(name, style), []).append(name)
+    segments: dict[str | None, str] = {}
+    for segment, meeting in by_segment.items():
+        ordered = sorted(meeting, key=lambda n: (n != _unspelled(n, segment), n is not None, n or ""))
+        segments[ordered[0]] = segment
+        for name in ordered[1:]:
+            digest = hashlib.sha256(("" if name is None else name).encode()).hexdigest()[:16]
+            segments[name] = f"{segment}{COLLISION_MARK}{digest}"
+    return segments
+
+
+def _unspelled(name: str | None, segment: str) -> str | None:
+    """``name`` if ``segment`` is its plain encoding (the name is spelled as itself)."""
+    return name if encode_event_name(name) == segment else None
+
+
 def decode_event_name(encoded: str) -> str | None:
     """Invert :func:`encode_event_name` (hashed long names excepted: read those from the manifest)."""
     if encoded == NULL_EVENT_NAME:
@@ -130,10 +186,30 @@ class KeyValues:
     date: str
     timestamp: int
     instance_id: int
+    hour: int = 0  # the window start's local hour, like ``date``
+
+
+@dataclass(frozen=True)
+class FileIndexStyle:
+    """How ``{file_index}`` is written: the first file's number and the zero-padded width."""
+
+    start: int = 0
+    digits: int = 4
+
+    def render(self, index: int) -> str:
+        return f"{self.start + index:0{self.digits}d}" if self.digits else str(self.start + index)
 
 
 class ObjectLayout:
-    """Renders object keys for one window; knows the key pattern to find its own objects again."""
+    """Renders object keys for one window; knows the key pattern to find its own objects again.
+
+    A template is used as written when it is unique on its own: it names the window
+    (``{timestamp}``, or ``{date}`` with ``{hour}``/``{HH}`` or daily windows), the series
+    (``{event_name}``, or ``split: window``) and the file (``{file_index}``). Otherwise
+    every missing part is appended: ``-{event_name}`` (split by event), ``-{timestamp}``,
+    ``-{instance_id}`` and ``-{file_index}``. A template used as written without
+    ``{instance_id}`` lets only instance 0 write.
+    """
 
     def __init__(
         self,
@@ -143,23 +219,58 @@ class ObjectLayout:
         file_template: str | None,
         extension: str,
         values: KeyValues,
+        split: Split = "event",
+        every_hours: int = 24,
+        file_index: FileIndexStyle = FileIndexStyle(),
+        event_names: EventNameStyle = "encoded",
     ) -> None:
         folder_tokens = parse_template(folder_template, allow_folders=True) if folder_template else []
-        split_by_event = "event_name" in _variables(folder_tokens)
-        file_tokens = parse_template(file_template or DEFAULT_FILE_TEMPLATE, allow_folders=False)
-        present = _variables(file_tokens)
-        required = (["event_name"] if not split_by_event else []) + ["timestamp", "instance_id", "file_index"]
-        for variable in required:
-            if variable not in present:
-                file_tokens += [("literal", "-"), ("variable", variable)]
+        default = DEFAULT_FILE_TEMPLATE if split == "event" else DEFAULT_WINDOW_FILE_TEMPLATE
+        file_tokens = parse_template(file_template or default, allow_folders=False)
+        if split == "window" and "event_name" in _variables(folder_tokens) | _variables(file_tokens):
+            raise ValueError(
+                "{event_name} cannot appear in keys with split: window (a file holds every event)"
+            )
+        named = _variables(folder_tokens) | _variables(file_tokens)
+        if not _unique_on_its_own(named, split, every_hours):
+            required = (["event_name"] if split == "event" else []) + [
+                "timestamp",
+                "instance_id",
+                "file_index",
+            ]
+            for variable in required:
+                if variable not in named:
+                    file_tokens += [("literal", "-"), ("variable", variable)]
+            named = _variables(folder_tokens) | _variables(file_tokens)
         self._prefix = prefix.strip("/")
         self._folder_tokens = folder_tokens
         self._file_tokens = file_tokens
         self._extension = extension
         self._values = values
+        self._file_index = file_index
+        self._event_names: EventNameStyle = event_names
+        self._segments: Mapping[str | None, str] = {}
+        self.split: Split = split
+        if "instance_id" not in named and values.instance_id != 0:
+            raise ValueError(
+                f"instance {values.instance_id} cannot write: the layout's keys have no {{instance_id}}"
+            )
+
+    def for_events(self, names: Iterable[str | None]) -> ObjectLayout:
+        """This layout with each event's key segment fixed for ``names`` (see :func:`event_name_segments`)."""
+        spelled = ObjectLayout.__new__(ObjectLayout)
+        spelled.__dict__.update(self.__dict__)
+        spelled._segments = event_name_segments(names, self._event_names)
+        return spelled
+
+    def event_segment(self, event_name: str | None) -> str:
+        found = self._segments.get(event_name)
+        return found if found is not None else spell_event_name(event_name, self._event_names)
 
     def object_key(self, event_name: str | None, file_index: int) -> str:
-        substitutions = self._substitutions(encode_event_name(event_name), f"{file_index:04d}")
+        """The key of a series' ``file_index``-th file (0-based); ``split: window`` ignores the name."""
+        segment = self.event_segment(event_name) if self.split == "event" else ""
+        substitutions = self._substitutions(segment, self._file_index.render(file_index))
         folder = _render(self._folder_tokens, substitutions).strip("/")
         file_name = _render(self._file_tokens, substitutions) + "." + self._extension
         return "/".join(part for part in (self._prefix, folder, file_name) if part)
@@ -172,7 +283,8 @@ class ObjectLayout:
         """
         known = self._substitutions("", "")
         pattern_values = {name: re.escape(value) for name, value in known.items()}
-        pattern_values.update(event_name=r"[^/]+", file_index=r"\d{4,}")
+        digits = self._file_index.digits
+        pattern_values.update(event_name=r"[^/]+", file_index=rf"\d{{{max(digits, 1)},}}")
         folder = _render(self._folder_tokens, pattern_values).strip("/")
         file_name = _render(self._file_tokens, pattern_values) + re.escape("." + self._extension)
         pattern = "/".join(part for part in (re.escape(self._prefix), folder, file_name) if part)
@@ -231,7 +343,18 @@ class ObjectLayout:
             "instance_id": str(values.instance_id),
             "event_name": event_name,
             "file_index": file_index,
+            "hour": str(values.hour),
+            "hour_padded": f"{values.hour:02d}",
         }
+
+
+def _unique_on_its_own(named: set[str], split: Split, every_hours: int) -> bool:
+    """Whether keys of these variables differ between windows, series and files of a series."""
+    names_window = "timestamp" in named or (
+        "date" in named and (every_hours == 24 or bool(named & {"hour", "hour_padded"}))
+    )
+    names_series = split == "window" or "event_name" in named
+    return names_window and names_series and "file_index" in named
 
 
 def _render(tokens: list[Token], substitutions: dict[str, str]) -> str:

@@ -34,8 +34,19 @@ class ManifestFacts:
     rejected_file: dict[str, Any] | None = None
 
 
+def _file_entry(exported: ExportedFile, split: str) -> dict[str, Any]:
+    """A file of the manifest: its series' event name, or with ``split: window`` every name it holds."""
+    entry: dict[str, Any] = {"key": exported.key}
+    if split == "window":
+        entry["event_names"] = list(exported.events)
+    else:
+        entry["event_name"] = exported.event_name
+    return {**entry, "records": exported.records, "bytes": exported.bytes, "sha256": exported.sha256}
+
+
 def build_manifest(facts: ManifestFacts) -> dict[str, Any]:
     spec, window = facts.spec, facts.window
+    split = spec.layout.resolved(spec.schedule.every).split
     return {
         "manifest_version": MANIFEST_VERSION,
         "export_id": spec.export_id,
@@ -50,16 +61,7 @@ def build_manifest(facts: ManifestFacts) -> dict[str, Any]:
         },
         "instance_id": facts.instance_id,
         "format": {"type": spec.format.type, "compression": spec.format.outer_compression},
-        "files": [
-            {
-                "key": f.key,
-                "event_name": f.event_name,
-                "records": f.records,
-                "bytes": f.bytes,
-                "sha256": f.sha256,
-            }
-            for f in facts.files
-        ],
+        "files": [_file_entry(f, split) for f in facts.files],
         "totals": {
             "files": len(facts.files),
             "records": sum(f.records for f in facts.files),

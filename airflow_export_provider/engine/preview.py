@@ -126,9 +126,9 @@ def preview(
 
 def _choose_file(files: list[ExportedFile], event: str | None) -> ExportedFile | None:
     if event is not None:
-        matching = [f for f in files if f.event_name == event]
+        matching = [f for f in files if event in f.events]  # a window's one series holds every event
         if not matching:
-            names = ", ".join(sorted(repr(f.event_name) for f in files)[:20])
+            names = ", ".join(sorted({repr(name) for f in files for name in f.events})[:20])
             raise ValueError(f"event {event!r} has no records in this window; events with records: {names}")
         return matching[0]
     return max(files, key=lambda f: f.records, default=None)
@@ -168,12 +168,10 @@ def render(spec: ExportSpec, result: Preview) -> str:
         f"  {'records':>8}  {'bytes':>10}  key",
     ]
     lines += [f"  {f.records:>8,}  {f.bytes:>10,}  {result.urls[f.key]}" for f in result.files]
-    if result.sample_event is not None or result.files:
-        lines += [
-            "",
-            f"first records of event {result.sample_event!r} ({spec.format.type}):",
-            result.sample.rstrip("\n"),
-        ]
+    if result.files:
+        window_series = spec.layout.resolved(spec.schedule.every).split == "window"
+        which = "the window's file" if window_series else f"event {result.sample_event!r}"
+        lines += ["", f"first records of {which} ({spec.format.type}):", result.sample.rstrip("\n")]
     else:
         lines += ["", "the window has no events the spec selects"]
     return "\n".join(lines) + "\n"

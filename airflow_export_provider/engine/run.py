@@ -32,7 +32,12 @@ from typing import Any
 
 import pyarrow as pa
 
-from airflow_export_provider.engine.columns import ColumnsChanged, SchemaDecision, SchemaStore
+from airflow_export_provider.engine.columns import (
+    ColumnsChanged,
+    SchemaDecision,
+    SchemaStore,
+    with_shared_properties,
+)
 from airflow_export_provider.engine.commit import PublishedWindow, WindowCommit
 from airflow_export_provider.engine.destinations.base import Destination
 from airflow_export_provider.engine.formats import format_of
@@ -104,13 +109,19 @@ def layout_for(spec: ExportSpec, window: Window, instance_id: int = 0) -> Object
         date=local_start.format("YYYY-MM-DD"),
         timestamp=int(window.start.timestamp()),
         instance_id=instance_id,
+        hour=local_start.hour,
     )
+    resolved = spec.layout.resolved(spec.schedule.every)
     return ObjectLayout(
         prefix=spec.destination.prefix,
-        folder_template=spec.layout.resolved_folder_template,
-        file_template=spec.layout.file_template,
-        extension=format_of(spec.format).file_extension(spec.format),
+        folder_template=resolved.folder_template,
+        file_template=resolved.file_template,
+        extension=format_of(spec.format).file_extension(spec.format, resolved.extension),
         values=values,
+        split=resolved.split,
+        every_hours=spec.schedule.every,
+        file_index=resolved.file_index,
+        event_names=resolved.event_names,
     )
 
 
@@ -238,7 +249,9 @@ def _write_window(
     decision = decide_columns(spec, window, source, store, log)
     progress = _progress_of(spec, window, source, log)
     projector = Projector(spec.fields, decision.columns)
-    writer = WindowWriter(layout=layout, fmt=spec.format, destination=destination, run_id=run_id)
+    # Event names are spelled in keys once all of them are known, so no two meet (keys.event_name_segments).
+    spelled = layout.for_events(decision.columns.events)
+    writer = WindowWriter(layout=spelled, fmt=spec.format, destination=destination, run_id=run_id)
     rejected = RejectedRowsFile(destination, layout.rejected_key(), run_id)
     if isinstance(source, Quarantining):
         source.quarantine_into(rejected)
@@ -292,7 +305,7 @@ def _commit(
             allow_fewer=allow_fewer_records,
             spec_hash=spec.spec_hash,
         )
-        used = {f.event_name for f in files}
+        used = {name for f in files for name in f.events}
         uploads = written.writer.uploads
         quarantined = written.rejected.finish()
         if quarantined is not None:
@@ -349,7 +362,13 @@ def decide_columns(
             window.label, len(presence), len({p for names in presence.values() for p in names}),
             f"{source.stats.rows_in_window:,}", human_duration(time.monotonic() - started),
         )  # fmt: skip
-    return store.decide(propose(fields, source.schema(window), presence))
+    proposal = propose(fields, source.schema(window), presence)
+    if (
+        spec.layout.resolved(spec.schedule.every).split == "window"
+        and format_of(spec.format).one_schema_per_file
+    ):
+        proposal = with_shared_properties(proposal)
+    return store.decide(proposal)
 
 
 def _progress_of(

@@ -1,4 +1,5 @@
-"""Writes a window's records into files: one series of files per event name, rolled at limits.
+"""Writes a window's records into files: a series of files per event name (or one for the
+whole window, ``split: window``), rolled at limits.
 
 Each open file is a chain ``encoder → gzip (optional, see ``compression``) → measuring
 sink → upload``. The measuring sink counts and hashes exactly the bytes that reach the
@@ -42,11 +43,15 @@ FINISH_THREADS = 8
 
 @dataclass(frozen=True)
 class ExportedFile:
+    """A finished file. ``event_name`` names its series (None for a window's one series,
+    ``split: window``); ``events`` are the event names its records have."""
+
     key: str
     event_name: str | None
     records: int
     bytes: int
     sha256: str
+    events: tuple[str | None, ...] = ()
 
 
 class MeasuringSink(io.RawIOBase):
@@ -87,6 +92,7 @@ class _OpenFile:
     ) -> None:
         self.key = key
         self.event_name = event_name
+        self.events: set[str | None] = set()
         self.records = 0
         file_format = format_of(fmt)
         content_type = file_format.object_content_type(fmt)
@@ -135,8 +141,9 @@ class _OpenFile:
     def finish_upload(self) -> tuple[ExportedFile, PendingUpload]:
         """Send the last bytes; the file stays invisible until the window commits."""
         pending = self._upload.finish()
+        events = tuple(sorted(self.events, key=lambda name: (name is not None, name or "")))
         exported = ExportedFile(
-            self.key, self.event_name, self.records, self._measured.size, self._measured.sha256
+            self.key, self.event_name, self.records, self._measured.size, self._measured.sha256, events
         )
         return exported, pending
 
@@ -173,8 +180,10 @@ class WindowWriter:
         return sum(file.bytes for file in self.files) + sum(f.bytes_written for f in self._open.values())
 
     def write(self, event_name: str | None, rows: pa.RecordBatch) -> None:
-        """Append one event's projected rows; every batch of an event has that event's one schema."""
-        self._write_event_rows(event_name, rows)
+        """Append one event's projected rows to its series: the event's own, or the window's one
+        series with ``split: window``. Every batch of a series has the series' one schema."""
+        series = event_name if self._layout.split == "event" else None
+        self._write_series_rows(series, event_name, rows)
 
     def batch_done(self) -> None:
         """Called once per source batch: keeps rows held back by encoders within the budgets."""
@@ -198,18 +207,19 @@ class WindowWriter:
         self.bytes_parked += opened.held_bytes
         opened.spill()
 
-    def _write_event_rows(self, event_name: str | None, rows: pa.RecordBatch) -> None:
+    def _write_series_rows(self, series: str | None, event_name: str | None, rows: pa.RecordBatch) -> None:
         offset = 0
         while offset < rows.num_rows:
-            current = self._open.get(event_name) or self._start_file(event_name, rows.schema)
+            current = self._open.get(series) or self._start_file(series, rows.schema)
             room = self._format.max_records_per_file - current.records
             piece = rows.slice(offset, room)
             current.write(piece)
+            current.events.add(event_name)
             offset += piece.num_rows
             if current.records >= self._format.max_records_per_file or (
                 current.bytes_written >= self._format.max_bytes_per_file
             ):
-                self._add(*self._open.pop(event_name).close())
+                self._add(*self._open.pop(series).close())
 
     def _start_file(self, event_name: str | None, schema: pa.Schema) -> _OpenFile:
         index = self._next_index.get(event_name, 0)

@@ -21,6 +21,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, ValidationError, model_validator
 
+from airflow_export_provider.engine.keys import KeyValues, ObjectLayout
 from airflow_export_provider.exceptions import ExportSpecError
 from airflow_export_provider.spec.access import AccessSpec
 from airflow_export_provider.spec.alerts import AlertsSpec
@@ -66,6 +67,26 @@ class ExportSpec(SpecModel):
             )
         return self
 
+    @model_validator(mode="after")
+    def _layout_fits_the_format_and_schedule(self) -> ExportSpec:
+        resolved = self.layout.resolved(self.schedule.every)
+        if resolved.extension is not None and self.format.type != "jsonl":
+            raise ValueError(
+                f"layout.extension {resolved.extension!r} is for JSON Lines (format.type: jsonl); "
+                f"{self.format.type} files keep their own extension"
+            )
+        try:
+            ObjectLayout(
+                prefix=self.destination.prefix, folder_template=resolved.folder_template,
+                file_template=resolved.file_template, extension="x",
+                values=KeyValues(self.account_id, self.export_id, "1970-01-01", 0, 0),
+                split=resolved.split, every_hours=self.schedule.every, file_index=resolved.file_index,
+                event_names=resolved.event_names,
+            )  # fmt: skip
+        except ValueError as error:
+            raise ValueError(f"layout: {error}") from None
+        return self
+
     @property
     def connection_ids(self) -> list[str]:
         """Every Airflow connection the export uses, in the order a run reaches them."""
@@ -94,7 +115,9 @@ class ExportSpec(SpecModel):
     @property
     def spec_hash(self) -> str:
         """A stable fingerprint recorded in every manifest, so readers can tell spec changes apart."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        # Defaults left out: a key a later version adds does not change the hash of a definition.
+        chosen = self.model_dump(mode="json", exclude_defaults=True)
+        canonical = json.dumps(chosen, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
     @classmethod

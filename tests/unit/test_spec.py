@@ -37,7 +37,7 @@ def test_valid_spec_gets_defaults_and_normalised_prefix() -> None:
     assert spec.schedule.every == 4
     assert spec.format.type == "csv" and spec.format.outer_compression == "gzip"
     assert format_of(spec.format).file_extension(spec.format) == "csv.gz"
-    assert spec.layout.resolved_folder_template == "events/{date}"
+    assert spec.layout.resolved(spec.schedule.every).folder_template == "events/{date}"
 
 
 def test_spec_hash_is_stable_and_changes_with_the_spec() -> None:

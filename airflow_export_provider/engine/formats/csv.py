@@ -72,4 +72,5 @@ FORMAT = Format(
     content_type="text/csv; charset=utf-8",
     preparation=Preparation(prepare),
     encoder=lambda spec: CsvEncoder(),
+    one_schema_per_file=True,
 )

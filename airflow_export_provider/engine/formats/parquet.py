@@ -202,4 +202,5 @@ FORMAT = Format(
     content_type="application/vnd.apache.parquet",
     preparation=Preparation(_as_is, pieces_own_rows=True),
     encoder=lambda spec: ParquetEncoder(compression=spec.parquet_compression),
+    one_schema_per_file=True,
 )

@@ -106,6 +106,8 @@ class Format:
     :param content_type: the object's ``Content-Type`` when it is not gzipped.
     :param preparation: how projected records become the encoder's columns.
     :param encoder: a fresh encoder for one file, given the spec's format section.
+    :param one_schema_per_file: every record of a file has the same columns (a CSV header,
+        a Parquet schema), so a file holding several events gives each all their columns.
     """
 
     name: str
@@ -113,9 +115,12 @@ class Format:
     content_type: str
     preparation: Preparation
     encoder: Callable[[FormatSpec], RecordEncoder]
+    one_schema_per_file: bool = False
 
-    def file_extension(self, spec: FormatSpec) -> str:
-        return f"{self.extension}.gz" if spec.outer_compression == "gzip" else self.extension
+    def file_extension(self, spec: FormatSpec, chosen: str | None = None) -> str:
+        """``csv.gz``, ``parquet``…; ``chosen`` replaces the format's own (``json`` for JSON Lines)."""
+        extension = chosen or self.extension
+        return f"{extension}.gz" if spec.outer_compression == "gzip" else extension
 
     def object_content_type(self, spec: FormatSpec) -> str:
         return "application/gzip" if spec.outer_compression == "gzip" else self.content_type

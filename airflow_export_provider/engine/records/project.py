@@ -8,7 +8,8 @@ preferences, event properties). Groups with nothing selected are left out.
 The work is vectorised over Arrow arrays: events are selected with one ``is_in`` over
 the batch's distinct names, identifiers fall back with ``coalesce``, renames are only
 new field names, and each event's properties are its own struct (files are per event,
-so each event's files have only that event's columns). Types are kept, so Parquet gets
+so each event's files have only that event's columns; files of every event, in CSV or
+Parquet, give each event the union of the events' columns). Types are kept, so Parquet gets
 real numbers, booleans and timestamps, and text encoders decide how to spell them.
 
 The columns are decided before (``records.discover`` proposes, ``engine.columns``
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from airflow_export_provider.engine.columns import DecidedSchema
+from airflow_export_provider.engine.columns import WINDOW_PROPERTIES_GROUP, DecidedSchema
 from airflow_export_provider.engine.events import EventSchemaError
 from airflow_export_provider.spec.fields import STANDARD_IDENTIFIERS, FieldsSpec
 
@@ -121,6 +122,8 @@ class Projector:
     def __init__(self, fields: FieldsSpec, decided: DecidedSchema) -> None:
         self._fields = fields
         self._decided = decided
+        # Files holding every event (split: window, CSV/Parquet) give each event all their columns.
+        self._shared_properties = decided.groups.get(WINDOW_PROPERTIES_GROUP)
 
     def shared(self, batch: pa.RecordBatch) -> SharedRows:
         names = ["identity", "eventTime"]
@@ -212,6 +215,8 @@ class Projector:
                 f"event {event_name!r} appeared after the window's columns were decided; the source "
                 "changed during the export. Re-run the window."
             )
+        if self._shared_properties is not None:
+            decided = self._shared_properties
         members = _members(properties)
         feeds = dict(property_sources(self._fields, event_name, [f.name for f in decided]))
         arrays = []
