@@ -15,6 +15,7 @@ from typing import Any
 
 import pendulum
 
+from airflow_export_provider.assets import export_asset
 from airflow_export_provider.exceptions import ExportSpecError
 from airflow_export_provider.listeners.run_notes import ONE_TIME_TAG
 from airflow_export_provider.notifications.alerts import notifiers_for
@@ -60,7 +61,9 @@ def build_export_dag(spec: ExportSpec, **dag_kwargs: Any) -> DAG:
         options["on_failure_callback"] = PauseStoppedExport(spec.dag_id, spec.access.airflow_api_conn_id)
     options.update(dag_kwargs)
     with DAG(**options) as dag:
-        export = EventExportOperator(task_id="export_window", spec=spec, **_run_callbacks(spec))
+        export = EventExportOperator(
+            task_id="export_window", spec=spec, outlets=[export_asset(spec)], **_run_callbacks(spec)
+        )
         check = _access_check(spec)
         if check is not None:
             check >> export
@@ -127,6 +130,7 @@ def build_one_time_dag(spec: ExportSpec, **dag_kwargs: Any) -> DAG:
             task_id="export_windows",
             spec=spec,
             instance_id=0,
+            outlets=[export_asset(spec)],
             max_active_tis_per_dagrun=spec.one_time.concurrency,
             **_run_callbacks(spec),
         ).expand_kwargs(plan.output)

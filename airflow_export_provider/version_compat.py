@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from airflow.sdk import DAG, BaseHook, BaseNotifier, BaseOperator, BaseSensorOperator, Param, timezone
+from airflow.sdk import (
+    DAG,
+    Asset,
+    AssetAlias,
+    BaseHook,
+    BaseNotifier,
+    BaseOperator,
+    BaseSensorOperator,
+    Param,
+    timezone,
+)
 from airflow.sdk.definitions.context import Context
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
@@ -10,6 +20,8 @@ __all__ = [
     "DAG",
     "AirflowFailException",
     "AirflowSkipException",
+    "Asset",
+    "AssetAlias",
     "BaseHook",
     "BaseNotifier",
     "BaseOperator",

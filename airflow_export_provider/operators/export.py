@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from airflow_export_provider.engine.run import export_window
+from airflow_export_provider.assets import export_asset, record_asset_events
+from airflow_export_provider.engine.run import WindowResult, export_window
 from airflow_export_provider.engine.windows import parse_moment
 from airflow_export_provider.exceptions import WindowError
 from airflow_export_provider.hooks.connections import destination_for, source_for
@@ -30,6 +31,10 @@ class EventExportOperator(BaseOperator):
     :param allow_fewer_records: publish a window even if it then holds fewer records than its
         published version. Also read from the run's conf (``{"allow_fewer_records": true}``),
         so one run can be allowed from the Trigger form without changing the DAG.
+
+    Give it ``outlets=[export_asset(spec)]`` and every
+    committed window becomes an asset event for downstream DAGs (see ``assets.py``); the
+    DAGs built from definitions do so.
 
     .. seealso:: ``docs/operators.md``
     """
@@ -90,6 +95,7 @@ class EventExportOperator(BaseOperator):
             )
             for window in windows
         ]
+        self._record_asset_events(context, results, instance_id)
         return {
             "export_id": self.spec.export_id,
             "windows": [result.summary() for result in results],
@@ -97,6 +103,12 @@ class EventExportOperator(BaseOperator):
             "records": sum(result.records for result in results),
             "bytes": sum(result.bytes for result in results),
         }
+
+    def _record_asset_events(self, context: Context, results: list[WindowResult], instance_id: int) -> None:
+        """The committed windows as the event of the export's asset, if the task declares it."""
+        asset = export_asset(self.spec)
+        if any(getattr(outlet, "name", None) == asset.name for outlet in self.outlets or ()):
+            record_asset_events(self.spec, results, context["outlet_events"], instance_id)
 
 
 def _allowed_by_run(context: Context) -> bool:

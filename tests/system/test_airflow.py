@@ -94,6 +94,36 @@ def test_the_demo_dag_exports_one_day_through_airflow(s3: Any, lake: Path) -> No
     assert manifest["totals"]["records"] == manifest["source"]["rows_in_window"] == 20_000
     keys = {item["Key"] for item in s3.list_objects_v2(Bucket="demo-exports")["Contents"]}
     assert {entry["key"] for entry in manifest["files"]} <= keys
+    event = latest_asset_event("export__demo_events")
+    assert event.asset.uri == "s3://demo-exports/acme/product-events/_manifests/demo_events"
+    assert event.extra["manifest_key"] == listed[0]["Key"]
+    assert event.extra["records"] == manifest["totals"]["records"]
+    assert event.extra["files"] == manifest["totals"]["files"]
+    assert event.extra["bytes"] == manifest["totals"]["bytes"]
+    assert (event.extra["window_start"], event.extra["window_end"]) == (
+        manifest["window"]["start"],
+        manifest["window"]["end"],
+    )
+    if hasattr(event, "partition_key"):  # Airflow 3.2+
+        assert event.partition_key == f"{manifest['window']['start']}/{manifest['window']['end']}"
+
+
+def latest_asset_event(asset_name: str) -> Any:
+    """The newest event of the named asset, read from the metadata database."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+    from sqlalchemy.orm import joinedload
+
+    with create_session() as session:
+        query = (
+            select(AssetEvent).join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .where(AssetModel.name == asset_name).options(joinedload(AssetEvent.asset))
+            .order_by(AssetEvent.id.desc()).limit(1)
+        )  # fmt: skip
+        event = session.scalars(query).one()
+        session.expunge(event)
+        return event
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

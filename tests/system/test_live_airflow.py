@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import importlib.metadata
 import json
 import os
 import secrets
@@ -38,6 +39,8 @@ from tests.reference import expected_records, sort_key
 
 pytestmark = [pytest.mark.system, pytest.mark.live]
 DAG_ID = "export__live_events"
+CONSUMER_ID = f"{DAG_ID}__consumer"
+AIRFLOW_VERSION = tuple(int(part) for part in importlib.metadata.version("apache-airflow").split(".")[:2])
 PREFIX = "acme/live/"
 LIVE_SPEC = """\
 export_id: live_events
@@ -100,6 +103,7 @@ def airflow(
     dags = root / "dags"
     (dags / "exports").mkdir(parents=True)
     shutil.copy(REPO / "example_dags" / "exports_from_yaml.py", dags)
+    shutil.copy(REPO / "example_dags" / "example_window_consumer.py", dags)
     (dags / "exports" / "live_events.yaml").write_text(LIVE_SPEC)
     (dags / "exports" / "live_wait.yaml").write_text(WAIT_SPEC)
     (dags / "exports" / "live_stop.yaml").write_text(STOP_SPEC)
@@ -117,6 +121,8 @@ def airflow(
         assert {"dag_run", "backfill"} <= postgres.tables("airflow_live")
         live.wait_for_dag(DAG_ID)
         live.request("PATCH", f"/api/v2/dags/{DAG_ID}", {"is_paused": False})
+        live.wait_for_dag(CONSUMER_ID)
+        live.request("PATCH", f"/api/v2/dags/{CONSUMER_ID}", {"is_paused": False})
         yield live
 
 
@@ -227,6 +233,42 @@ def test_backfills_from_the_rest_api_export_exactly_the_grid_windows_once(
     next_start = pendulum.parse(dag["next_dagrun_data_interval_start"])
     assert next_start >= pendulum.now("UTC").start_of("day").subtract(days=1)
     assert dag["timetable_description"] == "every 12 hours from 00:00 UTC"
+
+
+def test_the_example_consumer_runs_once_per_delivered_window_and_loads_it(airflow: LiveAirflow) -> None:
+    """Every committed window is one asset event; the consumer runs per event and loads the files."""
+    asset = next(a for a in airflow.request("GET", "/api/v2/assets")["assets"] if a["name"] == DAG_ID)
+    events = airflow.request("GET", f"/api/v2/assets/events?asset_id={asset['id']}&limit=100")["asset_events"]
+    # the first test's backfills: three windows, then three more of which 2 March 00:00 again
+    assert sorted(e["extra"]["window_start"] for e in events) == sorted(
+        [*window_starts((1, 0), (1, 12), (2, 0)), *window_starts((2, 0), (2, 12), (3, 0))]
+    ), "one event per committed window, a re-exported window again"
+    for event in events:
+        extra = event["extra"]
+        assert extra["manifest_key"].startswith("acme/live/_manifests/live_events/")
+        assert extra["records"] > 0 and extra["files"] > 0 and extra["bytes"] > 0
+
+    def consumed() -> Any:
+        runs = [r for r in airflow.dag_runs(CONSUMER_ID) if r["state"] in ("success", "failed")]
+        return runs if len(runs) >= len(events) else None
+
+    runs = airflow.wait_for("a consumer run per delivered window", consumed, timeout=240)
+    assert {r["state"] for r in runs} == {"success"}, runs
+    assert len(runs) == len(events), "never two windows in one run, never a window twice in one run"
+    loaded = []
+    for run in runs:
+        reply = airflow.request(
+            "GET",
+            f"/api/v2/dags/{CONSUMER_ID}/dagRuns/{run['dag_run_id']}/taskInstances/"
+            "load_delivered_windows/xcomEntries/return_value",
+        )
+        value = reply["value"]
+        [window] = json.loads(value) if isinstance(value, str) else value
+        loaded.append(window)
+        if AIRFLOW_VERSION >= (3, 2):  # the run is the window's partition
+            assert run["partition_key"] == f"{window['window_start']}/{window['window_end']}"
+    by_window = {(e["extra"]["window_start"], e["extra"]["records"]) for e in events}
+    assert {(w["window_start"], w["records"]) for w in loaded} == by_window
 
 
 CHROMIUM = Path("/usr/bin/chromium")
