@@ -18,10 +18,14 @@ import pendulum
 from airflow_export_provider.assets import export_asset
 from airflow_export_provider.exceptions import ExportSpecError
 from airflow_export_provider.listeners.run_notes import ONE_TIME_TAG
-from airflow_export_provider.notifications.alerts import notifiers_for
+from airflow_export_provider.notifications.alerts import notifiers_for, run_callbacks
 from airflow_export_provider.operators.export import EventExportOperator
 from airflow_export_provider.operators.invalid_definition import InvalidDefinitionOperator
-from airflow_export_provider.operators.one_time import PlanWindowsOperator, StartHistoryOperator
+from airflow_export_provider.operators.one_time import (
+    OneTimeReportOperator,
+    PlanWindowsOperator,
+    StartHistoryOperator,
+)
 from airflow_export_provider.sensors.bucket_access import BucketAccessSensor, PauseStoppedExport, notifier_hub
 from airflow_export_provider.sensors.window_complete import WindowCompleteSensor
 from airflow_export_provider.spec import ExportSpec, describe_duration
@@ -62,13 +66,18 @@ def build_export_dag(spec: ExportSpec, **dag_kwargs: Any) -> DAG:
     options.update(dag_kwargs)
     with DAG(**options) as dag:
         export = EventExportOperator(
-            task_id="export_window", spec=spec, outlets=[export_asset(spec)], **_run_callbacks(spec)
+            task_id="export_window", spec=spec, outlets=[export_asset(spec)], **run_callbacks(spec)
         )
         check = _access_check(spec)
         if check is not None:
             check >> export
         if spec.completeness.mode != "none":
-            WindowCompleteSensor(task_id="wait_for_data", spec=spec) >> export
+            (
+                WindowCompleteSensor(
+                    task_id="wait_for_data", spec=spec, **run_callbacks(spec, completed=False)
+                )
+                >> export
+            )
         if spec.schedule.include_history and spec.one_time.enabled:
             StartHistoryOperator(task_id="start_history", spec=spec, retries=3)
     return dag
@@ -132,8 +141,13 @@ def build_one_time_dag(spec: ExportSpec, **dag_kwargs: Any) -> DAG:
             instance_id=0,
             outlets=[export_asset(spec)],
             max_active_tis_per_dagrun=spec.one_time.concurrency,
-            **_run_callbacks(spec),
+            **run_callbacks(spec, completed=False),
         ).expand_kwargs(plan.output)
+        report = OneTimeReportOperator(
+            task_id="report", spec=spec, exports_task_id="export_windows",
+            on_success_callback=notifiers_for(spec, "completed") or None,
+        )  # fmt: skip
+        exports >> report
         check = _access_check(spec)
         if check is not None:  # after planning: a wrong range fails at once, without waiting for access
             plan >> check >> exports
@@ -145,16 +159,6 @@ def _access_check(spec: ExportSpec) -> BucketAccessSensor | None:
     if not spec.access.check or spec.destination.type != "s3":
         return None
     return BucketAccessSensor(task_id="check_access", spec=spec, notify=notifier_hub(spec))
-
-
-def _run_callbacks(spec: ExportSpec) -> dict[str, Any]:
-    """Alerts when an export task starts, completes or finally fails (retries exhausted)."""
-    callbacks = {
-        "on_execute_callback": notifiers_for(spec, "started"),
-        "on_success_callback": notifiers_for(spec, "completed"),
-        "on_failure_callback": notifiers_for(spec, "failed"),
-    }
-    return {name: found for name, found in callbacks.items() if found}
 
 
 _ONE_TIME_DOC = """

@@ -4,11 +4,13 @@
 export status              Airflow states
 =========================  ==========================================================
 pending                    the run is queued, or its tasks are not started yet
-waiting_for_credentials    ``check_access`` is deferred or up for reschedule
+waiting_for_access         ``check_access`` is deferred or up for reschedule
 running                    ``export_window`` (or ``check_access``) is running, or up for retry
 done                       the run succeeded (its manifest is written)
 stopped                    the run failed in ``check_access``: access was not fixed in time
 failed                     the run failed in ``export_window``, retries exhausted
+gap                        a failed window older than a delivered one: readers miss it
+                           until a re-run (Clear, backfill, one-time export) delivers it
 =========================  ==========================================================
 
 The export itself is *active* or *paused* (a stop pauses the DAG; so may a person).
@@ -41,7 +43,7 @@ def run_status(run_state: str, task_states: Mapping[str, str | None]) -> str:
     if run_state == "failed":
         return "stopped" if check == "failed" else "failed"
     if check in WAITING_STATES:
-        return "waiting_for_credentials"
+        return "waiting_for_access"
     if export in ("running", "up_for_retry", "restarting", "deferred") or check == "running":
         return "running"
     return "pending"
@@ -68,17 +70,39 @@ def recent_runs(api: AirflowApi, dag_id: str, limit: int = 10) -> tuple[bool, li
         status = run_status(run.get("state") or "", states)
         rows.append(RunRow(run_id, run.get("data_interval_start"), run.get("data_interval_end"), status,
                            _records(api, dag_id, run_id) if status == "done" else None))  # fmt: skip
-    return bool(dag.get("is_paused")), rows
+    return bool(dag.get("is_paused")), mark_gaps(rows)
+
+
+def mark_gaps(rows: list[RunRow]) -> list[RunRow]:
+    """Failed windows that a later window was delivered after (rows newest first) are gaps."""
+    latest_done = max((row.window_start or "" for row in rows if row.status == "done"), default=None)
+    return [
+        RunRow(row.run_id, row.window_start, row.window_end, "gap", row.records)
+        if row.status == "failed" and latest_done is not None and (row.window_start or "") < latest_done
+        else row
+        for row in rows
+    ]
+
+
+RESULT_TASKS = ("export_window", "report")
+"""Where a run's numbers are: the recurring export's task, or the one-time run's last task."""
 
 
 def _records(api: AirflowApi, dag_id: str, run_id: str) -> int | None:
-    path = (f"/api/v2/dags/{quote(dag_id)}/dagRuns/{quote(run_id)}/taskInstances/export_window"
-            "/xcomEntries/return_value")  # fmt: skip
-    try:
-        value: Any = api.request("GET", path).get("value")
-    except AirflowApiError:
-        return None
-    return value.get("records") if isinstance(value, dict) else None
+    for task_id in RESULT_TASKS:
+        path = (f"/api/v2/dags/{quote(dag_id)}/dagRuns/{quote(run_id)}/taskInstances/{task_id}"
+                "/xcomEntries/return_value")  # fmt: skip
+        try:
+            value: Any = api.request("GET", path).get("value")
+        except AirflowApiError:
+            continue
+        if isinstance(value, str):
+            import json
+
+            value = json.loads(value)
+        if isinstance(value, dict):
+            return value.get("records")
+    return None
 
 
 def render(dag_id: str, paused: bool, rows: list[RunRow]) -> str:

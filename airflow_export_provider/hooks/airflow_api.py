@@ -10,7 +10,7 @@ and password = a user allowed to edit DAGs. The token is never logged.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
@@ -25,9 +25,11 @@ class AirflowApiError(RuntimeError):
 
 @dataclass
 class AirflowApi:
+    """The Airflow REST API as one user; the password never appears in its repr."""
+
     base_url: str
     username: str
-    password: str
+    password: str = field(repr=False)
     timeout: float = 30.0
 
     @classmethod

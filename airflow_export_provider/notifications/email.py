@@ -12,13 +12,14 @@ from typing import Any
 
 from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 
-from airflow_export_provider.notifications.payload import export_payload
+from airflow_export_provider.notifications.payload import alert_payload
+from airflow_export_provider.notifications.rules import EVERY_CALL, AlertRule
 
 _VERBS = {
     "started": "started",
     "completed": "completed",
     "failed": "failed",
-    "waiting_for_credentials": "is waiting for access to its bucket",
+    "waiting_for_access": "is waiting for access to its bucket",
     "stopped": "stopped: access was not fixed within the grace period; the export is paused",
 }
 
@@ -34,13 +35,17 @@ class ExportEmailNotifier(SmtpNotifier):
         export_id: str,
         smtp_conn_id: str = "smtp_default",
         from_email: str | None = None,
+        rule: AlertRule = EVERY_CALL,
     ) -> None:
         super().__init__(to=to, from_email=from_email, smtp_conn_id=smtp_conn_id, subject="", html_content="")
         self.status = status
         self.export_id = export_id
+        self.rule = rule
 
     def notify(self, context: Any) -> None:
-        payload = export_payload(context, self.status, self.export_id, context.get("exception"))
+        payload = alert_payload(context, self.status, self.export_id, self.rule)
+        if payload is None:
+            return
         self.subject, self.html_content = compose(payload)
         super().notify(context)
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-EXPORT_TASK_ID = "export_window"
+from airflow_export_provider.notifications.rules import AlertRule, alert_step, dedupe_key
+
 MAX_MESSAGE = 2_000
 
 
@@ -29,8 +30,8 @@ def export_payload(
     ti = context.get("ti") or context.get("task_instance")
     error = error if error is not None else context.get("exception")
     result: dict[str, Any] = {}
-    if status == "completed" and ti is not None:
-        pulled = ti.xcom_pull(task_ids=EXPORT_TASK_ID, key="return_value")
+    if status == "completed" and ti is not None:  # the result of the task that completed
+        pulled = ti.xcom_pull(task_ids=ti.task_id, key="return_value", map_indexes=_map_index(ti))
         result = pulled if isinstance(pulled, dict) else {}
     started = getattr(dag_run, "start_date", None) or getattr(ti, "start_date", None)
     now = dt.datetime.now(dt.timezone.utc)
@@ -46,6 +47,7 @@ def export_payload(
         "files": result.get("files"),
         "records": result.get("records"),
         "bytes": result.get("bytes"),
+        "windows": result.get("windows"),
         "duration_seconds": round((now - started).total_seconds(), 3)
         if isinstance(started, dt.datetime)
         else None,
@@ -54,6 +56,22 @@ def export_payload(
         "sent_at": now.isoformat(),
     }
     return payload
+
+
+def alert_payload(context: Any, status: str, export_id: str, rule: AlertRule) -> dict[str, Any] | None:
+    """The payload of an alert this call should send under ``rule``, or ``None`` to stay silent."""
+    now = dt.datetime.now(dt.timezone.utc)
+    step = alert_step(rule, context, now)
+    if step is None:
+        return None
+    payload = export_payload(context, status, export_id)
+    payload["dedupe_key"] = dedupe_key(context, status, step)
+    return payload
+
+
+def _map_index(ti: Any) -> int | None:
+    map_index = getattr(ti, "map_index", -1)
+    return map_index if isinstance(map_index, int) and map_index >= 0 else None
 
 
 def _error(error: BaseException | None) -> dict[str, str] | None:

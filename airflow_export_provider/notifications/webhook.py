@@ -12,21 +12,46 @@ delivered is logged and never fails the export run.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
 import logging
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
-from airflow_export_provider.notifications.payload import export_payload
+from airflow_export_provider.hooks.http_connection import redacted_url
+from airflow_export_provider.notifications.payload import alert_payload
+from airflow_export_provider.notifications.rules import EVERY_CALL, AlertRule
 from airflow_export_provider.version_compat import BaseNotifier
 
 logger = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Export-Signature"
+
+
+@contextlib.contextmanager
+def _urllib3_quiet_about(url: str) -> Iterator[None]:
+    """Drop urllib3's DEBUG lines that spell the URL's path (``"POST /services/T0KEN…"``)."""
+    parts = urlsplit(url)
+    hidden = parts.path + (f"?{parts.query}" if parts.query else "")
+    if not hidden.strip("/"):
+        yield
+        return
+
+    def keep(record: logging.LogRecord) -> bool:
+        return hidden not in record.getMessage()
+
+    pool_log = logging.getLogger("urllib3.connectionpool")
+    pool_log.addFilter(keep)
+    try:
+        yield
+    finally:
+        pool_log.removeFilter(keep)
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -47,8 +72,10 @@ class ExportWebhookNotifier(BaseNotifier):
         timeout_seconds: float = 10.0,
         retries: int = 3,
         backoff_seconds: float = 1.0,
+        rule: AlertRule = EVERY_CALL,
     ) -> None:
         super().__init__()
+        self.rule = rule
         self.conn_id = conn_id
         self.status = status
         self.export_id = export_id
@@ -57,11 +84,18 @@ class ExportWebhookNotifier(BaseNotifier):
         self.backoff_seconds = backoff_seconds
 
     def notify(self, context: Any) -> None:
-        self.send(export_payload(context, self.status, self.export_id))
+        payload = alert_payload(context, self.status, self.export_id, self.rule)
+        if payload is not None:
+            self.send(payload)
 
     def send(self, payload: dict[str, Any]) -> bool:
         """Deliver one payload; True when the receiver accepted it (2xx)."""
         url, secret = self._endpoint()
+        shown = redacted_url(url)  # the path of a webhook URL is often its secret
+        with _urllib3_quiet_about(url):
+            return self._post(url, shown, secret, payload)
+
+    def _post(self, url: str, shown: str, secret: str, payload: dict[str, Any]) -> bool:
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         headers = {
             "Content-Type": "application/json; charset=utf-8",
@@ -79,14 +113,14 @@ class ExportWebhookNotifier(BaseNotifier):
                     logger.info(
                         "webhook %s delivered to %s (HTTP %d)",
                         payload.get("status"),
-                        url,
+                        shown,
                         response.status_code,
                     )
                     return True
                 outcome = f"HTTP {response.status_code}"
                 if response.status_code < 500 and response.status_code != 429:
                     logger.warning(
-                        "webhook %s rejected by %s: %s; not retried", payload.get("status"), url, outcome
+                        "webhook %s rejected by %s: %s; not retried", payload.get("status"), shown, outcome
                     )
                     return False
             if attempt < self.retries:
@@ -94,13 +128,13 @@ class ExportWebhookNotifier(BaseNotifier):
                 logger.warning(
                     "webhook %s to %s failed (%s); retry in %.0f s",
                     payload.get("status"),
-                    url,
+                    shown,
                     outcome,
                     delay,
                 )
                 time.sleep(delay)
         logger.error(
-            "webhook %s to %s not delivered after %d attempts", payload.get("status"), url, self.retries + 1
+            "webhook %s to %s not delivered after %d attempts", payload.get("status"), shown, self.retries + 1
         )
         return False
 

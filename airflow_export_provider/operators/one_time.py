@@ -122,6 +122,44 @@ def _local_day_starts(grid: WindowGrid, begin: DateTime, finish: DateTime) -> li
     return starts
 
 
+class OneTimeReportOperator(BaseOperator):
+    """The one-time run's result: every window its export tasks delivered, and the totals.
+
+    Runs once all export tasks succeeded; its XCom is what the run's one ``completed``
+    alert reports (every window with its records, files, bytes and manifest).
+
+    :param spec: the export definition.
+    :param exports_task_id: the mapped task that exported the range.
+    """
+
+    ui_color = "#eef3d9"
+
+    def __init__(self, *, spec: ExportSpec, exports_task_id: str, **kwargs: Any) -> None:
+        kwargs.setdefault("retries", 0)
+        super().__init__(**kwargs)
+        self.spec = spec
+        self.exports_task_id = exports_task_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        pulled = context["ti"].xcom_pull(task_ids=self.exports_task_id, key="return_value")
+        results = [
+            r for r in (pulled if isinstance(pulled, list | tuple) else [pulled]) if isinstance(r, dict)
+        ]
+        windows = sorted((w for r in results for w in r.get("windows", [])), key=lambda w: w["window_start"])
+        summary = {
+            "export_id": self.spec.export_id,
+            "windows": windows,
+            "files": sum(w["files"] for w in windows),
+            "records": sum(w["records"] for w in windows),
+            "bytes": sum(w["bytes"] for w in windows),
+        }
+        self.log.info(
+            "one-time export %s: %d windows, %s records in %d files",
+            self.spec.export_id, len(windows), f"{summary['records']:,}", summary["files"],
+        )  # fmt: skip
+        return summary
+
+
 class StartHistoryOperator(TriggerDagRunOperator):
     """Start the export's history once: the one-time DAG over ``start_date`` up to the first window.
 

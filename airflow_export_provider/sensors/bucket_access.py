@@ -11,7 +11,7 @@ Every run starts with the access check. When it fails for an access reason (see
   check, and the waiting time is measured from the first poke (Airflow's first
   reschedule date), so alerts go out on the first poke at or after each ``alert_after``.
 
-Alerts use the export's notifiers (status ``waiting_for_credentials``). When the grace
+Alerts use the export's notifiers (status ``waiting_for_access``). When the grace
 period ends, a ``stopped`` alert goes out and the run fails with the classified error,
 without retries; once the run has failed, the DAG's failure callback
 (:class:`PauseStoppedExport`) pauses the DAG through the REST API. Pausing first would
@@ -36,7 +36,7 @@ from airflow_export_provider.spec.durations import describe_duration
 from airflow_export_provider.version_compat import AirflowFailException, BaseSensorOperator, Context, timezone
 
 logger = logging.getLogger(__name__)
-Notify = Callable[[str, Context, BaseException | None], None]
+Notify = Callable[[str, Context, BaseException | None, int | None], None]
 
 
 class BucketAccessSensor(BaseSensorOperator):
@@ -88,7 +88,7 @@ class BucketAccessSensor(BaseSensorOperator):
         access = self.spec.access
         elapsed = timezone.utcnow() - waiting_since
         while next_alert < len(access.alert_after) and access.alert_after[next_alert] <= elapsed:
-            self._alert("waiting_for_credentials", context, error)
+            self._alert("waiting_for_access", context, error, sequence=next_alert)
             next_alert += 1
         deadline = waiting_since + access.grace
         if timezone.utcnow() >= deadline:
@@ -128,16 +128,19 @@ class BucketAccessSensor(BaseSensorOperator):
         elapsed = timezone.utcnow() - waiting_since
         if elapsed >= access.grace:
             self._stop(context, error, waiting_since)
-        for after in access.alert_after:
+        for sequence, after in enumerate(access.alert_after):
             if after <= elapsed < after + access.check_every:
-                self._alert("waiting_for_credentials", context, error)
+                self._alert("waiting_for_access", context, error, sequence=sequence)
         self.log.warning("waiting for access to the bucket (%s so far): %s", elapsed, error)
         return False
 
-    def _alert(self, status: str, context: Context, error: BaseException | None) -> None:
+    def _alert(
+        self, status: str, context: Context, error: BaseException | None, sequence: int | None = None
+    ) -> None:
+        """Send ``status``; ``sequence`` numbers the alerts of one wait (part of their dedupe key)."""
         self.log.warning("alert %s: %s", status, error)
         if self._notify is not None:
-            self._notify(status, context, error)
+            self._notify(status, context, error, sequence)
 
     def _stop(self, context: Context, error: BucketAccessError, waiting_since: dt.datetime) -> None:
         spec = self.spec
@@ -186,10 +189,11 @@ def notifier_hub(spec: ExportSpec, statuses: Sequence[str] | None = None) -> Not
     """Sends one export event through every notifier the spec configures for it."""
     from airflow_export_provider.notifications.alerts import notifiers_for
 
-    def notify(status: str, context: Context, error: BaseException | None) -> None:
+    def notify(status: str, context: Context, error: BaseException | None, sequence: int | None) -> None:
         for notifier in notifiers_for(spec, status):
             merged: Any = dict(context)
             merged["exception"] = error
+            merged["alert_sequence"] = sequence
             try:
                 notifier(merged)
             except Exception as problem:

@@ -2,7 +2,10 @@
 
 Deferrable by default: the triggerer re-checks every ``completeness.check_every``; with
 ``completeness.deferrable: false`` the sensor reschedules itself instead. After
-``completeness.timeout`` the task fails like any failure and Airflow retries it.
+``completeness.timeout`` the try fails with :class:`WindowIncomplete`, an ordinary
+failure: Airflow retries it on the export's retry policy and the ``failed`` alerts apply
+(Airflow's own sensor timeout would fail the task for good, without retries or alerts,
+and the next window would run past the gap).
 """
 
 from __future__ import annotations
@@ -11,10 +14,15 @@ import datetime as dt
 from typing import Any
 
 from airflow_export_provider.engine.windows import Window
+from airflow_export_provider.exceptions import ExportError
 from airflow_export_provider.hooks.connections import window_verdict
 from airflow_export_provider.spec import ExportSpec
 from airflow_export_provider.spec.durations import describe_duration
-from airflow_export_provider.version_compat import AirflowFailException, BaseSensorOperator, Context
+from airflow_export_provider.version_compat import BaseSensorOperator, Context
+
+
+class WindowIncomplete(ExportError):
+    """The window's data was not complete within ``completeness.timeout``; the try fails and is retried."""
 
 
 class WindowCompleteSensor(BaseSensorOperator):
@@ -23,7 +31,8 @@ class WindowCompleteSensor(BaseSensorOperator):
     def __init__(self, *, spec: ExportSpec, **kwargs: Any) -> None:
         settings = spec.completeness
         kwargs.setdefault("poke_interval", settings.check_every.total_seconds())
-        kwargs.setdefault("timeout", settings.timeout.total_seconds())
+        # A backstop only: the sensor fails a try itself at completeness.timeout (see the module).
+        kwargs.setdefault("timeout", (2 * settings.timeout + dt.timedelta(days=1)).total_seconds())
         kwargs.setdefault("mode", "reschedule")
         super().__init__(**kwargs)
         self.spec_json = spec.model_dump(mode="json")
@@ -40,7 +49,19 @@ class WindowCompleteSensor(BaseSensorOperator):
     def poke(self, context: Context) -> bool:
         verdict = window_verdict(self.spec, self._window(context))
         self.log.info("window %s: %s", self._window(context).label, verdict.reason)
-        return verdict.complete
+        if verdict.complete:
+            return True
+        ti: Any = context.get("ti")
+        first = ti.get_first_reschedule_date(context) if ti is not None and not self.use_trigger else None
+        if first is not None and dt.datetime.now(dt.timezone.utc) - first >= self.spec.completeness.timeout:
+            raise self._incomplete(context, verdict.reason)
+        return False
+
+    def _incomplete(self, context: Context, reason: object) -> WindowIncomplete:
+        return WindowIncomplete(
+            f"window {self._window(context).label} was not complete within "
+            f"{describe_duration(self.spec.completeness.timeout)}: {reason}; the try fails and is retried"
+        )
 
     def execute(self, context: Context) -> None:
         if not self.use_trigger:
@@ -64,8 +85,4 @@ class WindowCompleteSensor(BaseSensorOperator):
         if event.get("status") == "complete":
             self.log.info("window %s: %s", self._window(context).label, event.get("reason"))
             return
-        raise AirflowFailException(
-            f"window {self._window(context).label} was not complete within "
-            f"{describe_duration(self.spec.completeness.timeout)}: "
-            f"{event.get('reason')}"
-        )
+        raise self._incomplete(context, event.get("reason"))

@@ -26,8 +26,9 @@ START, END = (
 def context(result: dict[str, Any] | None = None, exception: BaseException | None = None) -> dict[str, Any]:
     ti = SimpleNamespace(
         dag_id="export__daily", run_id="scheduled__2025-03-01T00:00:00+00:00", try_number=2,
+        task_id="export_window", map_index=-1,
         start_date=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=42),
-        xcom_pull=lambda task_ids, key: result,
+        xcom_pull=lambda task_ids, key, map_indexes=None: result,
     )  # fmt: skip
     run = SimpleNamespace(dag_id=ti.dag_id, run_id=ti.run_id, start_date=ti.start_date)
     return {
@@ -97,7 +98,7 @@ def test_an_access_failure_alert_names_the_class_and_no_secret(monkeypatch: pyte
     )
     with webhook_receiver() as receiver:
         webhook_conn(monkeypatch, receiver.url)
-        ExportWebhookNotifier(conn_id="export_webhook", status="waiting_for_credentials", export_id="daily")(
+        ExportWebhookNotifier(conn_id="export_webhook", status="waiting_for_access", export_id="daily")(
             context(exception=error)
         )
     sent = receiver.deliveries[0]

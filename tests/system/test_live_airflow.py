@@ -465,7 +465,7 @@ def test_a_run_waits_for_its_bucket_in_the_triggerer_alerts_and_completes_once_f
     dag_id = "export__live_wait"
     airflow.request("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
     airflow.request("POST", f"/api/v2/dags/{dag_id}/dagRuns", {"logical_date": "2025-03-02T00:00:00Z"})
-    alerts = webhooks.wait_for("waiting_for_credentials", count=2, export_id="live_wait", timeout=90)
+    alerts = webhooks.wait_for("waiting_for_access", count=2, export_id="live_wait", timeout=90)
     assert alerts[0].json["error"]["class"] == "BucketNotFound"
     assert "there is no bucket named 'later-bucket'" in alerts[0].json["error"]["message"]
     [run] = airflow.dag_runs(dag_id)
@@ -474,7 +474,7 @@ def test_a_run_waits_for_its_bucket_in_the_triggerer_alerts_and_completes_once_f
 
     assert (
         run_status(run["state"], _task_states(airflow, dag_id, run["dag_run_id"]))
-        == "waiting_for_credentials"
+        == "waiting_for_access"
     )
 
     s3: Any = s3_server.client()
@@ -501,7 +501,7 @@ def test_access_never_fixed_stops_the_export_pauses_the_dag_and_fails_the_run(
     dag_id = "export__live_stop"
     airflow.request("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
     airflow.request("POST", f"/api/v2/dags/{dag_id}/dagRuns", {"logical_date": "2025-03-02T00:00:00Z"})
-    assert webhooks.wait_for("waiting_for_credentials", export_id="live_stop", timeout=90)
+    assert webhooks.wait_for("waiting_for_access", export_id="live_stop", timeout=90)
     stopped = webhooks.wait_for("stopped", export_id="live_stop", timeout=180)[0].json
     assert stopped["error"]["class"] == "BucketNotFound"
 

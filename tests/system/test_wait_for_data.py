@@ -20,13 +20,17 @@ import pytest
 import yaml
 
 from tests.conftest import REPO
+from tests.receivers import webhook_receiver
 from tests.reference import lake_rows
 
 pytestmark = [pytest.mark.system, pytest.mark.usefixtures("airflow_db")]
 START = pendulum.datetime(2025, 3, 3, 8, tz="UTC")
 
 
-def export_dag(folder: Path, lake: Path, monkeypatch: pytest.MonkeyPatch, **completeness: Any) -> Any:
+def export_dag(
+    folder: Path, lake: Path, monkeypatch: pytest.MonkeyPatch, *, extra: dict[str, Any] | None = None,
+    **completeness: Any,
+) -> Any:  # fmt: skip
     """The export as a drop-in YAML in its own DAGs folder, parsed the way Airflow parses it."""
     import airflow.settings
     from airflow.dag_processing.dagbag import DagBag
@@ -36,7 +40,7 @@ def export_dag(folder: Path, lake: Path, monkeypatch: pytest.MonkeyPatch, **comp
         "destination": {"bucket": "demo-exports", "prefix": "waits"}, "format": {"type": "jsonl"},
         "schedule": {"every": "8h", "start_date": "2025-03-01", "retries": 0}, "access": {"check": False},
         "completeness": {"mode": "marker", "marker": "date={date}/_SUCCESS", "check_every": "1s",
-                         **completeness}}  # fmt: skip
+                         **completeness}, **(extra or {})}  # fmt: skip
     (folder / "exports").mkdir(parents=True)
     (folder / "exports" / "waits.yaml").write_text(yaml.safe_dump(spec))
     (folder / "exports_from_yaml.py").write_text((REPO / "example_dags" / "exports_from_yaml.py").read_text())
@@ -77,9 +81,26 @@ def test_the_export_waits_in_the_trigger_until_the_marker_appears(
     assert manifest["totals"]["records"] == expected > 0
 
 
-def test_a_window_that_never_completes_fails_the_wait_and_exports_nothing(
+def test_a_window_that_never_completes_is_retried_alerts_and_exports_nothing(
     s3: Any, lake: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    run = export_dag(tmp_path / "dags", lake, monkeypatch, timeout="3s").test(logical_date=START)
+    """The timeout fails a try like any failure: Airflow retries it and ``failed`` goes out."""
+    with webhook_receiver() as receiver:
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_EXPORT_WEBHOOK",
+            json.dumps({"conn_type": "http", "host": receiver.url, "password": "s"}),
+        )
+        extra = {
+            "schedule": {"every": "8h", "start_date": "2025-03-01", "retries": 1, "retry_delay": "10s"},
+            "alerts": {"webhook": {"conn_id": "export_webhook", "retries": 0}, "failed_after": "2 tries"},
+        }
+        dag = export_dag(tmp_path / "dags", lake, monkeypatch, timeout="3s", extra=extra)
+        run = dag.test(logical_date=START)
     assert states(run) == {"wait_for_data": "failed", "export_window": "upstream_failed"}, states(run)
+    [wait] = [ti for ti in run.get_task_instances() if ti.task_id == "wait_for_data"]
+    assert wait.try_number == 2, "the timeout is retried on the export's policy"
     assert "Contents" not in s3.list_objects_v2(Bucket="demo-exports")
+    alerts = [d.json for d in receiver.deliveries]
+    assert [a["status"] for a in alerts] == ["failed"], alerts
+    assert "was not complete within 3s" in alerts[0]["error"]["message"]
+    assert alerts[0]["dedupe_key"].endswith("/wait_for_data/failed/0")

@@ -16,8 +16,8 @@ from tests.unit.test_spec import problems, valid
     [
         ("queued", {}, "pending"),
         ("running", {"check_access": "scheduled"}, "pending"),
-        ("running", {"check_access": "deferred"}, "waiting_for_credentials"),
-        ("running", {"check_access": "up_for_reschedule"}, "waiting_for_credentials"),
+        ("running", {"check_access": "deferred"}, "waiting_for_access"),
+        ("running", {"check_access": "up_for_reschedule"}, "waiting_for_access"),
         ("running", {"check_access": "running"}, "running"),
         ("running", {"check_access": "success", "export_window": "running"}, "running"),
         ("running", {"check_access": "success", "export_window": "up_for_retry"}, "running"),
@@ -98,3 +98,15 @@ def test_codes_moto_cannot_produce_are_classified_from_the_answer(code: str, tit
     error = checker.classify(ClientError(answer, "GetBucketLocation"), "s3:GetBucketLocation")  # type: ignore[arg-type]
     assert error.title == title
     assert "ASIA…MPLE" in str(error) and "ASIAIOSFODNN7EXAMPLE" not in str(error)
+
+
+def test_a_failed_window_older_than_a_delivered_one_is_a_gap() -> None:
+    from airflow_export_provider.cli.status import RunRow, mark_gaps
+
+    rows = [  # newest first, as the API lists them
+        RunRow("r4", "2026-12-04", "2026-12-05", "failed", None),
+        RunRow("r3", "2026-12-03", "2026-12-04", "done", 10),
+        RunRow("r2", "2026-12-02", "2026-12-03", "failed", None),
+        RunRow("r1", "2026-12-01", "2026-12-02", "done", 12),
+    ]
+    assert [row.status for row in mark_gaps(rows)] == ["failed", "done", "gap", "done"]
