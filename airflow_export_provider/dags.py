@@ -30,6 +30,7 @@ from airflow_export_provider.sensors.bucket_access import BucketAccessSensor, Pa
 from airflow_export_provider.sensors.window_complete import WindowCompleteSensor
 from airflow_export_provider.spec import ExportSpec, describe_duration
 from airflow_export_provider.timetables import GridWindowTimetable
+from airflow_export_provider.ui.facts import facts_block
 from airflow_export_provider.version_compat import DAG, Param
 
 logger = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ def build_export_dag(spec: ExportSpec, **dag_kwargs: Any) -> DAG:
         if spec.completeness.mode != "none":
             (
                 WindowCompleteSensor(
-                    task_id="wait_for_data", spec=spec, **run_callbacks(spec, completed=False)
+                    task_id="wait_for_data", spec=spec, **run_callbacks(spec, started=False, completed=False)
                 )
                 >> export
             )
@@ -272,5 +273,5 @@ def _doc(spec: ExportSpec) -> str:
         f"- format: {spec.format.type}, compression {spec.format.outer_compression}\n"
         f"- schedule: {spec.schedule.description}; retries: {spec.schedule.retries}, "
         f"every {describe_duration(spec.schedule.retry_delay)}\n"
-        f"- spec hash: `{spec.spec_hash}`\n"
+        f"- spec hash: `{spec.spec_hash}`\n" + facts_block(spec)
     )

@@ -47,17 +47,19 @@ def failing_rule(spec: ExportSpec, *, final: bool = False) -> AlertRule:
     return AlertRule("final_failure" if final else "while_failing", after.tries, after.duration)
 
 
-def run_callbacks(spec: ExportSpec, *, completed: bool = True) -> dict[str, Any]:
+def run_callbacks(spec: ExportSpec, *, started: bool = True, completed: bool = True) -> dict[str, Any]:
     """A window task's alerts: started (first try), completed, failed (once, then daily while failing).
 
     ``completed=False`` for tasks whose run reports completion elsewhere (the one-time
-    export sends one ``completed`` for all its windows from its last task).
+    export sends one ``completed`` for all its windows from its last task);
+    ``started=False`` for tasks before the export (``wait_for_data`` only alerts failures).
     """
     callbacks = {
-        "on_execute_callback": notifiers_for(spec, "started", AlertRule("first_try")),
         "on_retry_callback": notifiers_for(spec, "failed", failing_rule(spec)),
         "on_failure_callback": notifiers_for(spec, "failed", failing_rule(spec, final=True)),
     }
+    if started:
+        callbacks["on_execute_callback"] = notifiers_for(spec, "started", AlertRule("first_try"))
     if completed:
         callbacks["on_success_callback"] = notifiers_for(spec, "completed")
     return {name: found for name, found in callbacks.items() if found}

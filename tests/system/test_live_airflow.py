@@ -16,6 +16,7 @@ import json
 import os
 import secrets
 import shutil
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -174,6 +175,29 @@ def reconcile(s3: Any, lake: Path, found: dict[str, dict[str, Any]]) -> int:
 
 def window_starts(*pairs: tuple[int, int]) -> list[str]:
     return [pendulum.datetime(2025, 3, day, hour, tz="UTC").isoformat() for day, hour in pairs]
+
+
+def export_center(airflow: LiveAirflow) -> dict[str, dict[str, Any]]:
+    """The Export center's JSON, by export id, as the signed-in admin sees it."""
+    return {row["export_id"]: row for row in airflow.request("GET", "/export-center/api/exports")}
+
+
+def test_the_export_center_lists_every_export_and_refuses_strangers(airflow: LiveAirflow) -> None:
+    for path in (
+        "/export-center/",
+        "/export-center/api/exports",
+        "/export-center/exports/export__live_events",
+    ):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(airflow.base_url + path, timeout=30)
+        assert refused.value.code == 401, path
+    rows = export_center(airflow)
+    assert set(rows) == {"live_events", "live_wait", "live_stop"}, "the broken definition is not an export"
+    events = rows["live_events"]
+    assert events["status"] == "Pending" and events["last_delivered"] is None, "no window has run yet"
+    assert (events["account_id"], events["format"]) == ("acme", "jsonl")
+    assert events["destination"] == "s3://demo-exports/acme/live"
+    assert events["schedule"] == "every 12 hours from 00:00 UTC"
 
 
 def test_backfills_from_the_rest_api_export_exactly_the_grid_windows_once(
@@ -472,10 +496,7 @@ def test_a_run_waits_for_its_bucket_in_the_triggerer_alerts_and_completes_once_f
     assert _task_states(airflow, dag_id, run["dag_run_id"])["check_access"] == "deferred"
     from airflow_export_provider.cli.status import run_status
 
-    assert (
-        run_status(run["state"], _task_states(airflow, dag_id, run["dag_run_id"]))
-        == "waiting_for_access"
-    )
+    assert run_status(run["state"], _task_states(airflow, dag_id, run["dag_run_id"])) == "waiting_for_access"
 
     s3: Any = s3_server.client()
     s3.create_bucket(Bucket="later-bucket")
@@ -537,3 +558,31 @@ def test_access_never_fixed_stops_the_export_pauses_the_dag_and_fails_the_run(
     assert "export__live_stop: paused" in shown
     [line] = [line for line in shown.splitlines() if run["dag_run_id"] in line]
     assert line.split()[:3] == ["2025-03-02T00:00:00Z", "stopped", "-"]
+
+
+def test_the_export_center_shows_delivered_waiting_and_stopped_exports(airflow: LiveAirflow) -> None:
+    """After the runs above: windows delivered with their numbers, and the stopped export."""
+    rows = export_center(airflow)
+    events, stopped = rows["live_events"], rows["live_stop"]
+    assert events["status"] == "Running"
+    last = events["last_delivered"]
+    assert last["records"] > 0 and last["files"] > 0 and last["manifest"].startswith("s3://demo-exports/")
+    backfilled = [w for w in events["windows"] if w["start"].startswith("2025-03")]
+    assert len(backfilled) >= 6 and {w["state"] for w in backfilled} == {"delivered"}
+    assert events["one_time"]["status"] == "Done"
+    assert stopped["status"] == "Stopped" and stopped["paused"] is True
+    assert stopped["windows"][0]["state"] == "failed" and stopped["alerts"]
+    with logged_in_page(airflow) as page:
+        page.goto(f"{airflow.base_url}/export-center/")
+        page.get_by_text("3 exports").wait_for()
+        for export_id, status in (("live_events", "Running"), ("live_stop", "Stopped")):
+            row = page.locator(f"tr[data-export={export_id}]")
+            assert status in row.inner_text(), row.inner_text()
+        page.screenshot(path=str(ARTIFACTS / "export-center.png"), full_page=True)
+        page.goto(f"{airflow.base_url}/export-center/exports/export__live_events")
+        page.get_by_text("Latest windows").wait_for()
+        page.screenshot(path=str(ARTIFACTS / "export-center-timeline.png"), full_page=True)
+        page.goto(f"{airflow.base_url}/")
+        page.get_by_text("Export center").first.click()
+        page.wait_for_timeout(2_000)
+        page.screenshot(path=str(ARTIFACTS / "export-center-in-the-ui.png"))
