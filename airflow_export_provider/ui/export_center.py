@@ -141,7 +141,8 @@ code { font-size: 12px; word-break: break-all; }
 .waiting-for-access { background: #feebc8; }
 .timeline { display: flex; flex-wrap: wrap; gap: 4px; }
 .window { width: 112px; padding: 4px; border-radius: 4px; font-size: 12px; background: #e2e8f0; }
-.window span { display: block; } .delivered { background: #c6f6d5; } .failed, .gap { background: #fed7d7; }
+.window span { display: block; } .delivered { background: #c6f6d5; }
+.failed, .gap, .window.stopped { background: #fed7d7; }
 .running-window, .running { background: #bee3f8; } .failing, .waiting-for-access { background: #feebc8; }
 """
 

@@ -4,8 +4,9 @@ Statuses are the words commercial export centers use: an export is **Pending** (
 yet), **Running** (its schedule is active), **Waiting for access** (its latest run waits
 in ``check_access``) or **Stopped** (paused: by the access grace period or a person); a
 one-time run is **Running**, **Done** or **Failed**. Windows are *delivered*, *running*,
-*failing* (retrying), *waiting for access*, *pending*, *failed* or *gap* (failed and older
-than a delivered window, see docs/access-and-alerts.md#no-silent-gaps).
+*failing* (retrying), *waiting for access*, *pending*, *failed*, *stopped* (access was not
+fixed in time) or *gap* (failed and older than a delivered window, see
+docs/access-and-alerts.md#no-silent-gaps).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ WINDOW_WORDS = {
     "pending": "pending",
     "waiting_for_access": "waiting for access",
     "failed": "failed",
-    "stopped": "failed",
+    "stopped": "stopped",
     "gap": "gap",
 }
 
@@ -98,12 +99,16 @@ def _row(session: Any, dag: Any, facts: dict[str, Any], limit: int) -> ExportRow
         status = "Pending"
     else:
         status = "Running"
-    alerts = [f"gap: window {w.start} was not delivered" for w in windows if w.state == "gap"]
+    alerts = [f"gap: window {_short(w.start)} was not delivered" for w in windows if w.state == "gap"]
     alerts += [
-        f"{w.state}: window {w.start}" for w in windows if w.state in ("failing", "waiting for access")
+        f"{w.state}: window {_short(w.start)}"
+        for w in windows
+        if w.state in ("failing", "waiting for access")
     ]
     if latest is not None and latest.state == "failed":
-        alerts.append(f"failed: window {latest.start}")
+        alerts.append(f"failed: window {_short(latest.start)}")
+    if latest is not None and latest.state == "stopped":
+        alerts.append(f"stopped: access was not fixed in time (window {_short(latest.start)})")
     one_time_id = facts.get("one_time_dag_id")
     next_start = dag.next_dagrun_data_interval_start
     return ExportRow(
@@ -194,6 +199,10 @@ def _one_time(session: Any, dag_id: str) -> dict[str, Any] | None:
     conf = run.conf or {}
     return {"dag_id": dag_id, "run_id": run.run_id, "status": words, "start": conf.get("start"),
             "end": conf.get("end"), "records": (result or {}).get("records")}  # fmt: skip
+
+
+def _short(moment: str | None) -> str:
+    return "?" if not moment else moment.replace("T", " ")[:16]
 
 
 def _iso(value: Any) -> str | None:

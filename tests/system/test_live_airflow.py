@@ -571,7 +571,8 @@ def test_the_export_center_shows_delivered_waiting_and_stopped_exports(airflow: 
     assert len(backfilled) >= 6 and {w["state"] for w in backfilled} == {"delivered"}
     assert events["one_time"]["status"] == "Done"
     assert stopped["status"] == "Stopped" and stopped["paused"] is True
-    assert stopped["windows"][0]["state"] == "failed" and stopped["alerts"]
+    assert stopped["windows"][0]["state"] == "stopped"
+    assert stopped["alerts"] == ["stopped: access was not fixed in time (window 2025-03-02 00:00)"]
     with logged_in_page(airflow) as page:
         page.goto(f"{airflow.base_url}/export-center/")
         page.get_by_text("3 exports").wait_for()
