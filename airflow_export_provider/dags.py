@@ -19,6 +19,7 @@ from airflow_export_provider.assets import export_asset
 from airflow_export_provider.exceptions import ExportSpecError
 from airflow_export_provider.listeners.run_notes import ONE_TIME_TAG
 from airflow_export_provider.notifications.alerts import notifiers_for, run_callbacks
+from airflow_export_provider.notifications.late import deadline_alert
 from airflow_export_provider.operators.export import EventExportOperator
 from airflow_export_provider.operators.invalid_definition import InvalidDefinitionOperator
 from airflow_export_provider.operators.one_time import (
@@ -64,6 +65,9 @@ def build_export_dag(spec: ExportSpec, **dag_kwargs: Any) -> DAG:
     }
     if spec.access.check and spec.destination.type == "s3":
         options["on_failure_callback"] = PauseStoppedExport(spec.dag_id, spec.access.airflow_api_conn_id)
+    deadline = deadline_alert(spec)
+    if deadline is not None:
+        options["deadline"] = deadline
     options.update(dag_kwargs)
     with DAG(**options) as dag:
         export = EventExportOperator(

@@ -19,6 +19,7 @@ _VERBS = {
     "started": "started",
     "completed": "completed",
     "failed": "failed",
+    "late": "is late: the window was not delivered by its deadline",
     "waiting_for_access": "is waiting for access to its bucket",
     "stopped": "stopped: access was not fixed within the grace period; the export is paused",
 }

@@ -11,8 +11,15 @@ from pydantic import BeforeValidator, Field, model_validator
 from airflow_export_provider.spec.base import SpecModel
 from airflow_export_provider.spec.durations import Duration, describe_duration, parse_duration
 
-AlertEvent = Literal["started", "completed", "failed", "waiting_for_access", "stopped"]
-ALERT_EVENTS: tuple[AlertEvent, ...] = ("started", "completed", "failed", "waiting_for_access", "stopped")
+AlertEvent = Literal["started", "completed", "failed", "late", "waiting_for_access", "stopped"]
+ALERT_EVENTS: tuple[AlertEvent, ...] = (
+    "started",
+    "completed",
+    "failed",
+    "late",
+    "waiting_for_access",
+    "stopped",
+)
 RENAMED_EVENTS = {"waiting_for_credentials": "waiting_for_access"}
 """Old event names still accepted in ``on:`` lists (the wait is about access, not only keys)."""
 
@@ -90,3 +97,5 @@ class AlertsSpec(SpecModel):
     webhook: WebhookAlertSpec | None = None
     email: EmailAlertSpec | None = None
     failed_after: FailedAfter = FailedAfter(tries=3)
+    deadline: Duration | None = None
+    """``late`` when a scheduled window is not delivered this long after it closed (Airflow 3.1+)."""
