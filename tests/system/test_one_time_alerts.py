@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from tests.conftest import REPO
+from tests.dag_folders import dag_of_definition
 from tests.receivers import webhook_receiver
 from tests.reference import lake_rows
 
@@ -17,9 +16,6 @@ pytestmark = [pytest.mark.system, pytest.mark.usefixtures("airflow_db")]
 
 
 def one_time_dag(folder: Path, lake: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    import airflow.settings
-    from airflow.dag_processing.dagbag import DagBag
-
     spec = {
         "export_id": "ranges", "account_id": "acme", "source": {"path": str(lake)},
         "destination": {"bucket": "demo-exports", "prefix": "ranges"}, "format": {"type": "jsonl"},
@@ -27,13 +23,7 @@ def one_time_dag(folder: Path, lake: Path, monkeypatch: pytest.MonkeyPatch) -> A
         "one_time": {"max_days_back": 3650},
         "alerts": {"webhook": {"conn_id": "export_webhook", "retries": 0}},
     }  # fmt: skip
-    (folder / "exports").mkdir(parents=True)
-    (folder / "exports" / "ranges.yaml").write_text(yaml.safe_dump(spec))
-    (folder / "exports_from_yaml.py").write_text((REPO / "example_dags" / "exports_from_yaml.py").read_text())
-    monkeypatch.setattr(airflow.settings, "DAGS_FOLDER", str(folder))
-    bag = DagBag(dag_folder=str(folder))
-    assert bag.import_errors == {}
-    return bag.get_dag("export__ranges__one_time")
+    return dag_of_definition(folder, spec, "export__ranges__one_time", monkeypatch)
 
 
 def test_a_three_day_range_sends_one_completed_with_every_window(

@@ -17,9 +17,8 @@ from typing import Any
 
 import pendulum
 import pytest
-import yaml
 
-from tests.conftest import REPO
+from tests.dag_folders import dag_of_definition
 from tests.receivers import webhook_receiver
 from tests.reference import lake_rows
 
@@ -32,22 +31,13 @@ def export_dag(
     **completeness: Any,
 ) -> Any:  # fmt: skip
     """The export as a drop-in YAML in its own DAGs folder, parsed the way Airflow parses it."""
-    import airflow.settings
-    from airflow.dag_processing.dagbag import DagBag
-
     spec = {
         "export_id": "waits", "account_id": "acme", "source": {"path": str(lake)},
         "destination": {"bucket": "demo-exports", "prefix": "waits"}, "format": {"type": "jsonl"},
         "schedule": {"every": "8h", "start_date": "2025-03-01", "retries": 0}, "access": {"check": False},
         "completeness": {"mode": "marker", "marker": "date={date}/_SUCCESS", "check_every": "1s",
                          **completeness}, **(extra or {})}  # fmt: skip
-    (folder / "exports").mkdir(parents=True)
-    (folder / "exports" / "waits.yaml").write_text(yaml.safe_dump(spec))
-    (folder / "exports_from_yaml.py").write_text((REPO / "example_dags" / "exports_from_yaml.py").read_text())
-    monkeypatch.setattr(airflow.settings, "DAGS_FOLDER", str(folder))
-    bag = DagBag(dag_folder=str(folder))
-    assert bag.import_errors == {}
-    return bag.get_dag("export__waits")
+    return dag_of_definition(folder, spec, "export__waits", monkeypatch)
 
 
 @pytest.fixture()
