@@ -47,3 +47,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seed", type=int, default=7, help="the same seed writes the same events (default 7)"
     )
+    parser.add_argument(
+        "--hostile-names",
+        action="store_true",
+        help="add event names chosen to hurt keys and readers ('../etc/passwd', '100%% done', …)",
+    )

@@ -213,3 +213,20 @@ def test_the_timetable_is_registered_once_for_every_airflow_process() -> None:
     assert [p.name for p in plugins].count("export_provider") == 1
     path = "airflow_export_provider.timetables.grid.GridWindowTimetable"
     assert find_registered_custom_timetable(path) is GridWindowTimetable
+
+
+def test_cli_generate_events_writes_a_lake_the_export_reads(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    done = cli("generate-events", "--out", str(tmp_path / "lake"), "--events-per-day", "500", "--days", "2")
+    assert done.returncode == 0, done.stderr
+    assert "wrote 1,000 events in 2 files" in done.stdout
+    files = sorted((tmp_path / "lake").glob("date=*/*.parquet"))
+    assert [f.parent.name for f in files] == ["date=2025-03-01", "date=2025-03-02"]
+    names = set(pq.read_table(files[0]).column("event_name").to_pylist())
+    assert "../../etc/passwd" not in names, "hostile names only on request"
+    hostile = cli("generate-events", "--out", str(tmp_path / "hostile"), "--events-per-day", "2000",
+                  "--hostile-names")  # fmt: skip
+    assert hostile.returncode == 0, hostile.stderr
+    [path] = (tmp_path / "hostile").glob("date=*/*.parquet")
+    assert "../../etc/passwd" in set(pq.read_table(path).column("event_name").to_pylist())
