@@ -60,14 +60,21 @@ def where_connections_come_from() -> str:
     return f"AIRFLOW_CONN_* variables, the secrets backends and the metadata DB ({scheme})"
 
 
-def load_spec_with_connections(path: Path) -> ExportSpec:
-    """The definition at ``path``, with every connection it uses visible to this process's hooks.
+def load_spec_with_connections(path: Path, *, for_api: bool = False) -> ExportSpec:
+    """The definition at ``path``, with the connections the verb uses visible to this process's hooks.
 
-    A connection found nowhere is said once on stderr; the hook then decides (an ``aws``
-    connection falls back to AWS's default credential chain, others fail with their id).
+    A window needs its source's and destination's connections (``for_api``: only the
+    ``airflow_api`` one). Looking one up imports Airflow's models (about 2 s), so an
+    export of local files, or one whose connections are all ``AIRFLOW_CONN_*`` variables
+    already, does not pay for it. A connection found nowhere is said once on stderr; the
+    hook then decides (an ``aws`` connection falls back to AWS's default credential chain,
+    others fail with their id).
     """
     spec = ExportSpec.from_yaml(path)
-    missing = expose_connections(spec.connection_ids)
+    log_to_stderr()
+    wanted = [spec.access.airflow_api_conn_id] if for_api else spec.data_connection_ids
+    unset = [conn_id for conn_id in wanted if env_name(conn_id) not in os.environ]
+    missing = expose_connections(unset) if unset else []
     needed = [conn_id for conn_id in missing if conn_id != spec.access.airflow_api_conn_id]
     if needed:
         print(

@@ -19,6 +19,7 @@ The export itself is *active* or *paused* (a stop pauses the DAG; so may a perso
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -119,10 +120,16 @@ def render(dag_id: str, paused: bool, rows: list[RunRow]) -> str:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from airflow_export_provider.cli.connections import load_spec_with_connections
+    from airflow_export_provider.cli.connections import (
+        env_name,
+        expose_connections,
+        load_spec_with_connections,
+    )
     from airflow_export_provider.hooks.airflow_api import AirflowApi
 
-    spec = load_spec_with_connections(args.spec)
+    spec = load_spec_with_connections(args.spec, for_api=True)
+    if args.api_conn_id and env_name(args.api_conn_id) not in os.environ:
+        expose_connections([args.api_conn_id])
     api = AirflowApi.from_connection(args.api_conn_id or spec.access.airflow_api_conn_id)
     for dag_id in (spec.dag_id, spec.one_time_dag_id) if spec.one_time.enabled else (spec.dag_id,):
         paused, rows = recent_runs(api, dag_id, args.limit)

@@ -90,6 +90,17 @@ class ExportSpec(SpecModel):
     @property
     def connection_ids(self) -> list[str]:
         """Every Airflow connection the export uses, in the order a run reaches them."""
+        ids = self.data_connection_ids
+        if self.alerts.webhook is not None:
+            ids.append(self.alerts.webhook.conn_id)
+        if self.alerts.email is not None:
+            ids.append(self.alerts.email.conn_id)
+        ids.append(self.access.airflow_api_conn_id)
+        return list(dict.fromkeys(ids))
+
+    @property
+    def data_connection_ids(self) -> list[str]:
+        """The connections that read the source and write the destination (what one window needs)."""
         ids: list[str] = []
         if self.source.type == "sql":
             ids.append(self.source.conn_id)
@@ -97,11 +108,6 @@ class ExportSpec(SpecModel):
             ids.append(self.source.aws_conn_id)
         if self.destination.type == "s3":
             ids.append(self.destination.aws_conn_id)
-        if self.alerts.webhook is not None:
-            ids.append(self.alerts.webhook.conn_id)
-        if self.alerts.email is not None:
-            ids.append(self.alerts.email.conn_id)
-        ids.append(self.access.airflow_api_conn_id)
         return list(dict.fromkeys(ids))
 
     @property
