@@ -22,11 +22,7 @@ from airflow_export_provider.notifications.alerts import notifiers_for, run_call
 from airflow_export_provider.notifications.late import deadline_alert
 from airflow_export_provider.operators.export import EventExportOperator
 from airflow_export_provider.operators.invalid_definition import InvalidDefinitionOperator
-from airflow_export_provider.operators.one_time import (
-    OneTimeReportOperator,
-    PlanWindowsOperator,
-    StartHistoryOperator,
-)
+from airflow_export_provider.operators.one_time import OneTimeReportOperator, PlanWindowsOperator
 from airflow_export_provider.sensors.bucket_access import BucketAccessSensor, PauseStoppedExport, notifier_hub
 from airflow_export_provider.sensors.window_complete import WindowCompleteSensor
 from airflow_export_provider.spec import ExportSpec, describe_duration
@@ -84,6 +80,8 @@ def build_export_dag(spec: ExportSpec, **dag_kwargs: Any) -> DAG:
                 >> export
             )
         if spec.schedule.include_history and spec.one_time.enabled:
+            from airflow_export_provider.operators.history import StartHistoryOperator  # see its module
+
             StartHistoryOperator(task_id="start_history", spec=spec, retries=3)
     return dag
 

@@ -37,6 +37,7 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "airflow_export_provider.operators.export",
                     "airflow_export_provider.operators.one_time",
+                    "airflow_export_provider.operators.history",
                 ],
             }
         ],

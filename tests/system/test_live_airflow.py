@@ -52,6 +52,7 @@ layout: {folders: [date, event_name]}
 format: {type: jsonl, compression: gzip}
 schedule: {every: 12h, timezone: UTC}
 one_time: {max_days_back: 3650}
+alerts: {deadline: 1h}  # every backfilled 2025 window misses it: the callback must stay silent
 """
 
 
