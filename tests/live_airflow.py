@@ -39,7 +39,31 @@ class LiveAirflow:
     base_url: str
     env: dict[str, str]
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    commands: dict[str, list[str]] = field(default_factory=dict)
     _token: str | None = None
+
+    def restart(self, part: str) -> None:
+        """Stop one part (its whole process group) and start it again, as an operator's restart does."""
+        process = self.processes[part]
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        self.start(part)
+
+    def start(self, part: str) -> None:
+        with (self.home / f"{part}.log").open("ab") as log:
+            self.processes[part] = subprocess.Popen(
+                self.commands[part],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     # -- REST API ---------------------------------------------------------------------------
 
@@ -159,10 +183,8 @@ def live_airflow(
             command = [airflow, part]
             if shutil.which("timeout"):
                 command = ["timeout", "--signal=TERM", str(LIFETIME_SECONDS), *command]
-            with (home / f"{part}.log").open("wb") as log:
-                live.processes[part] = subprocess.Popen(
-                    command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-                )
+            live.commands[part] = command
+            live.start(part)
         live.wait_for("the API server to answer", lambda: _healthy(live), timeout=120, every=1)
         yield live
     finally:

@@ -16,6 +16,7 @@ import json
 import os
 import secrets
 import shutil
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -499,6 +500,13 @@ def test_a_run_waits_for_its_bucket_in_the_triggerer_alerts_and_completes_once_f
 
     assert run_status(run["state"], _task_states(airflow, dag_id, run["dag_run_id"])) == "waiting_for_access"
 
+    # A restart of the scheduler and the triggerer while the run waits resends nothing:
+    # the trigger starts again, and the wait remembers which alerts it has sent.
+    airflow.restart("scheduler")
+    airflow.restart("triggerer")
+    time.sleep(20)
+    assert airflow.dag_runs(dag_id)[0]["state"] == "running"
+
     s3: Any = s3_server.client()
     s3.create_bucket(Bucket="later-bucket")
 
@@ -506,12 +514,21 @@ def test_a_run_waits_for_its_bucket_in_the_triggerer_alerts_and_completes_once_f
         [current] = airflow.dag_runs(dag_id)
         return current if current["state"] in ("success", "failed") else None
 
-    done = airflow.wait_for("the waiting run to finish", finished, timeout=180)
+    done = airflow.wait_for("the waiting run to finish", finished, timeout=240)
     assert done["state"] == "success", _task_states(airflow, dag_id, run["dag_run_id"])
     completed = webhooks.wait_for("completed", export_id="live_wait")[0].json
     assert completed["window"]["start"] == done["data_interval_start"].replace("Z", "+00:00")
     assert webhooks.wait_for("started", export_id="live_wait")
     assert s3.list_objects_v2(Bucket="later-bucket", Prefix="acme/wait/_manifests/")["KeyCount"] == 1
+    sent = [d.json for d in webhooks.deliveries if d.json.get("export_id") == "live_wait"]
+    assert sorted(a["status"] for a in sent) == [
+        "completed",
+        "started",
+        "waiting_for_access",
+        "waiting_for_access",
+    ]
+    keys = [a["dedupe_key"] for a in sent]
+    assert len(set(keys)) == len(keys), "every alert once, across the restart"
 
 
 def test_access_never_fixed_stops_the_export_pauses_the_dag_and_fails_the_run(
