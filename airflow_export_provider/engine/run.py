@@ -78,6 +78,7 @@ class WindowResult:
     stale_deleted: list[str] = field(default_factory=list)
     aborted_uploads: list[str] = field(default_factory=list)
     finished_commit_of: str | None = None
+    manifest_key: str | None = None
 
     @property
     def records(self) -> int:
@@ -97,6 +98,7 @@ class WindowResult:
             "bytes": self.bytes,
             "seconds": round(self.seconds, 3),
             "manifest": self.manifest_url,
+            "manifest_key": self.manifest_key,
             "stale_deleted": len(self.stale_deleted),
         }
 
@@ -183,7 +185,7 @@ def export_window(
     files = written.files
     result = WindowResult(window, files, destination.url(layout.manifest_key()), source.stats.rows_in_window,
                           time.monotonic() - started, stale, committer.recovery.aborted_uploads,
-                          committer.recovery.finished_commit_of)  # fmt: skip
+                          committer.recovery.finished_commit_of, layout.manifest_key())  # fmt: skip
     log.info("window %s: exported in %s", window.label, human_duration(result.seconds))
     log.info(
         "  read %s rows in the window (%s scanned in %d source files)",

@@ -10,7 +10,8 @@ the auth manager lets them read.
   the last delivered window with its records, files, bytes and manifest, the next
   window, open alerts, and links to the DAG and the one-time export.
 - ``/exports/<dag_id>`` the export's latest windows as a timeline (delivered, running,
-  failing, failed, gap).
+  failing, failed, gap), and the last delivered window's manifest, read through the
+  export's own destination connection.
 - ``/api/exports`` the same as JSON.
 """
 
@@ -24,7 +25,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
 from airflow_export_provider.ui import URL_PREFIX
-from airflow_export_provider.ui.overview import ExportRow, export_rows
+from airflow_export_provider.ui.overview import ExportRow, export_rows, read_manifest
 
 app = FastAPI(title="Export center", docs_url=None, redoc_url=None, openapi_url=None)
 User = Annotated[Any, Depends(_airflow_user)]
@@ -71,9 +72,44 @@ def export_page(dag_id: str, request: Request, user: User) -> str:
     details = (
         f"<p><a target='_top' href='{airflow}/dags/{dag}'>DAG {dag}</a> · {facts.get('destination')}"
         f" · {facts.get('format')} · {facts.get('schedule')} · <b>{_text(row.status)}</b></p>"
-        f"<h2>Latest windows</h2><div class='timeline'>{boxes}</div>"
+        f"<h2>Latest windows</h2><div class='timeline'>{boxes}</div>{_last_manifest(row)}"
     )
     return _page(f"Export {row.facts.get('export_id')}", details)
+
+
+def _last_manifest(row: ExportRow) -> str:
+    """The last delivered window's files, from its manifest read through the export's connection."""
+    key = (row.last_delivered or {}).get("manifest_key")
+    if not key:
+        return ""
+    connection = _text((row.facts.get("destination_spec") or {}).get("aws_conn_id", "the local folder"))
+    try:
+        manifest = read_manifest(row.facts, str(key))
+    except Exception as error:  # the page still shows everything else
+        return (
+            f"<h2>Last manifest</h2><p>could not read {_text(key)} through {connection}: {_text(error)}</p>"
+        )
+    files = "".join(_manifest_file(entry) for entry in manifest.get("files", []))
+    totals = manifest.get("totals", {})
+    return (
+        f"<h2>Last manifest</h2><p><code>{_text(key)}</code>, read through {connection}: "
+        f"{_count(totals.get('records'))} records in {_count(totals.get('files'))} files</p>"
+        f"<div class='scroll'><table class='manifest'><thead><tr><th>event</th><th>records</th><th>bytes</th>"
+        f"<th>key</th></tr></thead><tbody>{files}</tbody></table></div>"
+    )
+
+
+def _manifest_file(entry: dict[str, Any]) -> str:
+    names = str(entry.get("event_name", entry.get("event_names")))
+    shown = names if len(names) <= 48 else names[:47] + "…"
+    events = f"<span title='{_text(names)}'>{_text(shown)}</span>"
+    cells = [
+        events,
+        _count(entry["records"]),
+        _count(entry["bytes"]),
+        f"<code>{_text(entry['key'])}</code>",
+    ]
+    return "<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
 
 
 def _window_box(start: str | None, end: str | None, state: str) -> str:
@@ -136,6 +172,8 @@ table { border-collapse: collapse; width: 100%; font-size: 14px; }
 th, td { border-bottom: 1px solid #e2e8f0; padding: 6px 8px; text-align: left; vertical-align: top; }
 th { background: #f7fafc; }
 code { font-size: 12px; word-break: break-all; }
+.scroll { overflow-x: auto; } .manifest { width: auto; }
+.manifest code { word-break: normal; white-space: nowrap; }
 .status { padding: 2px 8px; border-radius: 10px; font-weight: 600; white-space: nowrap; }
 .running { background: #c6f6d5; } .pending { background: #e2e8f0; } .stopped { background: #fed7d7; }
 .waiting-for-access { background: #feebc8; }

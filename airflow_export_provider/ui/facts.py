@@ -29,6 +29,8 @@ def export_facts(spec: ExportSpec) -> dict[str, Any]:
         "compression": spec.format.outer_compression,
         "schedule": spec.schedule.description,
         "one_time_dag_id": spec.one_time_dag_id if spec.one_time.enabled else None,
+        # Connection ids, bucket, prefix: enough to read a manifest through the export's connection.
+        "destination_spec": destination.model_dump(mode="json"),
     }
 
 

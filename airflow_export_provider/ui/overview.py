@@ -177,8 +177,8 @@ def _result(session: Any, dag_id: str, run_id: str) -> dict[str, Any] | None:
             windows = value.get("windows") or [{}]
             return {
                 "records": value.get("records"), "files": value.get("files"), "bytes": value.get("bytes"),
-                "manifest": windows[-1].get("manifest"), "window_start": windows[-1].get("window_start"),
-                "window_end": windows[-1].get("window_end"),
+                "manifest": windows[-1].get("manifest"), "manifest_key": windows[-1].get("manifest_key"),
+                "window_start": windows[-1].get("window_start"), "window_end": windows[-1].get("window_end"),
             }  # fmt: skip
     return None
 
@@ -207,3 +207,20 @@ def _short(moment: str | None) -> str:
 
 def _iso(value: Any) -> str | None:
     return value.isoformat() if isinstance(value, dt.datetime) else None
+
+
+def read_manifest(facts: dict[str, Any], manifest_key: str) -> dict[str, Any]:
+    """A delivered window's manifest, read through the export's own destination connection."""
+    import json
+
+    from pydantic import TypeAdapter
+
+    from airflow_export_provider.hooks.connections import destination_for
+    from airflow_export_provider.spec.destination import DestinationSpec
+
+    destination = destination_for(TypeAdapter(DestinationSpec).validate_python(facts["destination_spec"]))
+    data = destination.get_bytes(manifest_key)
+    if data is None:
+        raise FileNotFoundError(f"{destination.url(manifest_key)} is not there (re-exported or deleted?)")
+    manifest: dict[str, Any] = json.loads(data)
+    return manifest

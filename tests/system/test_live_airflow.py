@@ -600,6 +600,10 @@ def test_the_export_center_shows_delivered_waiting_and_stopped_exports(airflow: 
         page.screenshot(path=str(ARTIFACTS / "export-center.png"), full_page=True)
         page.goto(f"{airflow.base_url}/export-center/exports/export__live_events")
         page.get_by_text("Latest windows").wait_for()
+        page.get_by_text(
+            "read through aws_default"
+        ).wait_for()  # the manifest, through the export's connection
+        assert page.locator("table.manifest tbody tr").count() == last["files"]
         page.screenshot(path=str(ARTIFACTS / "export-center-timeline.png"), full_page=True)
         page.goto(f"{airflow.base_url}/")
         page.get_by_text("Export center").first.click()

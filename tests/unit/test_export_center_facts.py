@@ -21,7 +21,9 @@ def test_the_export_dag_doc_carries_the_definitions_facts() -> None:
         "export_id": "daily", "account_id": "acme", "destination": "s3://exports/team/events",
         "format": "parquet", "compression": "none", "schedule": SPEC.schedule.description,
         "one_time_dag_id": "export__daily__one_time",
+        "destination_spec": SPEC.destination.model_dump(mode="json"),
     }  # fmt: skip
+    assert facts["destination_spec"]["bucket"] == "exports" and "aws_conn_id" in facts["destination_spec"]
     assert "Europe/Berlin" in facts["schedule"]
 
 
