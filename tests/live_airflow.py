@@ -44,15 +44,7 @@ class LiveAirflow:
 
     def restart(self, part: str) -> None:
         """Stop one part (its whole process group) and start it again, as an operator's restart does."""
-        process = self.processes[part]
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_process_groups([self.processes[part]], grace_seconds=30)
         self.start(part)
 
     def start(self, part: str) -> None:
@@ -188,16 +180,21 @@ def live_airflow(
         live.wait_for("the API server to answer", lambda: _healthy(live), timeout=120, every=1)
         yield live
     finally:
-        for process in live.processes.values():
+        stop_process_groups(list(live.processes.values()), grace_seconds=20)
+
+
+def stop_process_groups(processes: list[subprocess.Popen[bytes]], grace_seconds: float) -> None:
+    """SIGTERM every process group at once, then SIGKILL any still running after the grace period."""
+    for process in processes:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=grace_seconds)
+        except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in live.processes.values():
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 def _healthy(live: LiveAirflow) -> bool:
