@@ -4,9 +4,10 @@ Airflow loads ``airflow.plugins`` entry points in every process (scheduler, DAG 
 API server, workers), unlike a provider's ``plugins`` info, which is only honoured with
 ``lazy_discover_providers=False``. Anything every process must resolve by class path,
 such as the export timetable, is registered here; without it the scheduler refuses the
-DAG with ``TimetableNotRegistered``. The run-notes listener must run in the scheduler,
-which is where Airflow calls ``on_dag_run_running``. The Export center (``ui/``) is a
-FastAPI app the API server mounts, with an entry in the UI's navigation.
+DAG with ``TimetableNotRegistered``. The listeners (run notes, pausing a stopped
+export) must run in the scheduler, which is where Airflow calls ``on_dag_run_*``. The
+Export center (``ui/``) is a FastAPI app the API server mounts, with an entry in the UI's
+navigation.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
 
-from airflow_export_provider.listeners import run_notes
+from airflow_export_provider.listeners import run_notes, stopped_exports
 from airflow_export_provider.timetables import GridWindowTimetable
 from airflow_export_provider.ui import URL_PREFIX
 
@@ -42,7 +43,7 @@ class _ExportCenterApp:
 class ExportProviderPlugin(AirflowPlugin):
     name = "export_provider"
     timetables = [GridWindowTimetable]
-    listeners = [run_notes]
+    listeners = [run_notes, stopped_exports]
     fastapi_apps = [{"app": _ExportCenterApp(), "url_prefix": URL_PREFIX, "name": "Export center"}]
     # Airflow 3.1+ shows it in the navigation, inside the UI; older UIs ignore the entry.
     external_views = [

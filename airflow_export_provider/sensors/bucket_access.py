@@ -13,8 +13,9 @@ Every run starts with the access check. When it fails for an access reason (see
 
 Alerts use the export's notifiers (status ``waiting_for_access``). When the grace
 period ends, a ``stopped`` alert goes out and the run fails with the classified error,
-without retries; once the run has failed, the DAG's failure callback
-(:class:`PauseStoppedExport`) pauses the DAG through the REST API. Pausing first would
+without retries; when the scheduler marks the run failed, the provider's listener
+(:mod:`~airflow_export_provider.listeners.stopped_exports`) pauses the DAG, with no
+connection needed (the REST API is a fallback, :class:`PauseStoppedExport`). Pausing first would
 leave the run "running" for good: Airflow's scheduler does not examine runs of paused
 DAGs, so it would never mark the stopped run failed. Nothing is lost: windows are kept
 by Airflow; unpausing runs the missed windows in order, and clearing the stopped run
@@ -29,8 +30,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from airflow_export_provider.engine.access_errors import BucketAccessError
-from airflow_export_provider.hooks.airflow_api import AirflowApi, AirflowApiError
+from airflow_export_provider.hooks.airflow_api import AirflowApi
 from airflow_export_provider.hooks.connections import access_checker_for
+from airflow_export_provider.listeners.stopped_exports import STOP_XCOM_KEY
 from airflow_export_provider.spec import ExportSpec
 from airflow_export_provider.spec.durations import describe_duration
 from airflow_export_provider.version_compat import AirflowFailException, BaseSensorOperator, Context, timezone
@@ -146,22 +148,25 @@ class BucketAccessSensor(BaseSensorOperator):
         spec = self.spec
         waited = timezone.utcnow() - waiting_since
         self._alert("stopped", context, error)
-        paused = "the DAG is paused as soon as this run has failed"
-        try:
-            AirflowApi.from_connection(spec.access.airflow_api_conn_id)
-        except (AirflowApiError, Exception) as problem:
-            paused = f"the DAG can NOT be paused ({problem}); pause it in the UI"
+        reason = f"{error.title} for {describe_duration(waited)}"
+        # The scheduler's listener pauses the DAG when it marks this run failed (see
+        # listeners/stopped_exports.py); this mark tells it the run was stopped, not broken.
+        context["ti"].xcom_push(key=STOP_XCOM_KEY, value=reason)
         raise AirflowFailException(
             f"export stopped after waiting {describe_duration(waited)} for access "
-            f"(grace {describe_duration(spec.access.grace)}); {paused}. {error}"
+            f"(grace {describe_duration(spec.access.grace)}); the DAG is paused as soon as this "
+            f"run has failed. {error}"
         )
 
 
 class PauseStoppedExport:
-    """DAG failure callback: pause the export once a run its access check stopped has failed.
+    """DAG failure callback: the REST fallback that pauses an export its access check stopped.
 
-    Airflow passes the failed task instance that ended the run as ``ti``; only a failed
-    ``check_access`` (which fails for good only when it stops the export) pauses the DAG.
+    The scheduler's listener (:mod:`~airflow_export_provider.listeners.stopped_exports`)
+    pauses the DAG without any connection; this callback only adds the REST pause where an
+    ``airflow_api`` connection is configured (e.g. a scheduler that does not load this
+    provider's plugin). Airflow passes the failed task instance that ended the run as
+    ``ti``; only a failed ``check_access`` can mean a stop.
     """
 
     def __init__(self, dag_id: str, airflow_api_conn_id: str, access_task_id: str = "check_access") -> None:
@@ -174,15 +179,16 @@ class PauseStoppedExport:
             return
         log = logging.getLogger(__name__)
         try:
-            AirflowApi.from_connection(self.airflow_api_conn_id).pause(self.dag_id)
+            api = AirflowApi.from_connection(self.airflow_api_conn_id)
         except Exception as problem:
-            log.error(
-                "export %s stopped, but its DAG could NOT be paused (%s); pause it in the UI",
-                self.dag_id,
-                problem,
-            )
+            log.info("export %s: no REST pause (%s); the scheduler pauses the DAG", self.dag_id, problem)
             return
-        log.warning("export %s stopped: its access check failed for good; the DAG is paused", self.dag_id)
+        try:
+            api.pause(self.dag_id)
+        except Exception as problem:
+            log.warning(
+                "export %s: the REST pause failed (%s); the scheduler pauses the DAG", self.dag_id, problem
+            )
 
 
 def notifier_hub(spec: ExportSpec, statuses: Sequence[str] | None = None) -> Notify:

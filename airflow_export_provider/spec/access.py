@@ -16,8 +16,9 @@ class AccessSpec(SpecModel):
     When the check fails for an access reason, the run waits (a deferrable sensor; a
     rescheduling one without a triggerer), re-checking every ``check_every``, alerting at
     each ``alert_after`` of waiting; after ``grace`` it stops: a final alert, the run
-    fails with the classified error, and the DAG is paused through Airflow's REST API
-    (``airflow_api_conn_id``, an ``http`` connection to the API server with a user).
+    fails with the classified error, and the scheduler pauses the DAG (the provider's
+    listener; ``airflow_api_conn_id``, an ``http`` connection to the API server, is an
+    optional REST fallback).
     """
 
     check: bool = True

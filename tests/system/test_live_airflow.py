@@ -79,7 +79,7 @@ source: {type: lake, path: s3://demo-event-lake/events}
 destination: {type: s3, bucket: never-bucket, prefix: acme/stop}
 schedule: {every: 24h, timezone: UTC, retry_delay: 10s}
 one_time: {enabled: false}
-access: {check_every: 10s, alert_after: [0s], grace: 25s, deferrable: false}
+access: {check_every: 10s, alert_after: [0s], grace: 25s, deferrable: false, airflow_api_conn_id: no_rest_api}
 alerts: {webhook: {conn_id: export_webhook}}
 """
 
@@ -552,10 +552,11 @@ def test_access_never_fixed_stops_the_export_pauses_the_dag_and_fails_the_run(
     states = _task_states(airflow, dag_id, run["dag_run_id"])
     assert states["check_access"] == "failed" and states["export_window"] == "upstream_failed"
 
-    def paused() -> bool:  # by the DAG's failure callback, once the run has failed
-        return airflow.request("GET", f"/api/v2/dags/{dag_id}")["is_paused"] is True
-
-    airflow.wait_for("the stopped export's DAG to be paused", paused, timeout=90)
+    # Paused by the scheduler's listener as it failed the run: no REST connection exists.
+    assert airflow.request("GET", f"/api/v2/dags/{dag_id}")["is_paused"] is True
+    entries = airflow.request("GET", f"/api/v2/eventLogs?dag_id={dag_id}&event=paused")["event_logs"]
+    [entry] = [e for e in entries if e["owner"] == "export-provider"]
+    assert "export stopped: bucket does not exist for" in entry["extra"]
     from airflow_export_provider.cli.status import run_status
 
     assert run_status(run["state"], states) == "stopped"
