@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow_export_provider.engine.run import WindowResult, layout_for
 from airflow_export_provider.spec import ExportSpec
 from airflow_export_provider.version_compat import Asset
+
+if TYPE_CHECKING:  # the engine (pyarrow) is for the task that commits, not for parsing DAGs
+    from airflow_export_provider.engine.run import WindowResult
 
 
 def export_asset(spec: ExportSpec) -> Asset:
@@ -37,6 +39,8 @@ def window_partition_key(result: WindowResult) -> str:
 
 def delivered_window(spec: ExportSpec, result: WindowResult, instance_id: int) -> dict[str, Any]:
     """The event's ``extra``: which window, where its manifest is, how much it holds."""
+    from airflow_export_provider.engine.run import layout_for
+
     return {
         "export_id": spec.export_id,
         "window_start": result.window.start.isoformat(),

@@ -14,6 +14,7 @@ from airflow.sdk import (
     timezone,
 )
 from airflow.sdk.definitions.context import Context
+from airflow.sdk.definitions.param import ParamsDict
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 __all__ = [
@@ -28,5 +29,6 @@ __all__ = [
     "BaseSensorOperator",
     "Context",
     "Param",
+    "ParamsDict",
     "timezone",
 ]

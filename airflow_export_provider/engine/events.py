@@ -13,31 +13,16 @@ from collections.abc import Iterable
 
 import pyarrow as pa
 
+from airflow_export_provider.engine.record_fields import COMM_PREF_FIELDS, DEVICE_FIELDS
+
 EVENT_TIME_TYPE = pa.timestamp("us", tz="UTC")
 
-DEVICE_TYPE = pa.struct(
-    [
-        ("platform", pa.string()),
-        ("token", pa.string()),
-        ("make", pa.string()),
-        ("model", pa.string()),
-        ("app_version", pa.string()),
-        ("sdk_version", pa.string()),
-        ("os_version", pa.string()),
-        ("browser", pa.string()),
-        ("dpi", pa.int32()),
-        ("dimensions", pa.string()),
-    ]
-)
+DEVICE_TYPE = pa.struct([(name, pa.int32() if name == "dpi" else pa.string()) for name in DEVICE_FIELDS])
 
 COMM_PREFS_TYPE = pa.struct(
     [
-        ("subscription_groups", pa.list_(pa.string())),
-        ("push", pa.bool_()),
-        ("web_push", pa.bool_()),
-        ("email", pa.bool_()),
-        ("sms", pa.bool_()),
-        ("whatsapp", pa.bool_()),
+        (name, pa.list_(pa.string()) if name == "subscription_groups" else pa.bool_())
+        for name in COMM_PREF_FIELDS
     ]
 )
 

@@ -23,8 +23,6 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
-
 from airflow_export_provider.hooks.http_connection import redacted_url
 from airflow_export_provider.notifications.payload import alert_payload
 from airflow_export_provider.notifications.rules import EVERY_CALL, AlertRule
@@ -96,6 +94,8 @@ class ExportWebhookNotifier(BaseNotifier):
             return self._post(url, shown, secret, payload)
 
     def _post(self, url: str, shown: str, secret: str, payload: dict[str, Any]) -> bool:
+        import requests  # when an alert is sent, not when a DAG processor builds the notifier
+
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         headers = {
             "Content-Type": "application/json; charset=utf-8",

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_export_provider.assets import export_asset, record_asset_events
-from airflow_export_provider.engine.run import WindowResult, export_window
 from airflow_export_provider.engine.windows import parse_moment
 from airflow_export_provider.exceptions import WindowError
-from airflow_export_provider.hooks.connections import destination_for, source_for
 from airflow_export_provider.spec import ExportSpec
 from airflow_export_provider.version_compat import BaseOperator, Context
+
+if TYPE_CHECKING:
+    from airflow_export_provider.engine.run import WindowResult
 
 
 class EventExportOperator(BaseOperator):
@@ -64,6 +65,11 @@ class EventExportOperator(BaseOperator):
         self.allow_fewer_records = allow_fewer_records
 
     def execute(self, context: Context) -> dict[str, Any]:
+        # The engine (pyarrow) and the connections (the amazon provider) are imported by the
+        # task that runs, never when a DAG processor parses a thousand export DAGs.
+        from airflow_export_provider.engine.run import export_window
+        from airflow_export_provider.hooks.connections import destination_for, source_for
+
         timezone = self.spec.schedule.timezone
         start, end = context.get("data_interval_start"), context.get("data_interval_end")
         if self.window_start is not None and self.window_end is not None:

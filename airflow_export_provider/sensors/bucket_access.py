@@ -30,8 +30,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from airflow_export_provider.engine.access_errors import BucketAccessError
-from airflow_export_provider.hooks.airflow_api import AirflowApi
-from airflow_export_provider.hooks.connections import access_checker_for
 from airflow_export_provider.listeners.stopped_exports import STOP_XCOM_KEY
 from airflow_export_provider.spec import ExportSpec
 from airflow_export_provider.spec.durations import describe_duration
@@ -65,6 +63,8 @@ class BucketAccessSensor(BaseSensorOperator):
         spec = self.spec
         if spec.destination.type != "s3":
             return None
+        from airflow_export_provider.hooks.connections import access_checker_for  # at run time only
+
         try:
             report = access_checker_for(spec.destination, spec.export_id).check()
         except BucketAccessError as error:
@@ -177,6 +177,8 @@ class PauseStoppedExport:
     def __call__(self, context: Context) -> None:
         if getattr(context.get("ti"), "task_id", None) != self.access_task_id:
             return
+        from airflow_export_provider.hooks.airflow_api import AirflowApi  # requests: at call time only
+
         log = logging.getLogger(__name__)
         try:
             api = AirflowApi.from_connection(self.airflow_api_conn_id)

@@ -15,7 +15,6 @@ from typing import Any
 
 from airflow_export_provider.engine.windows import Window
 from airflow_export_provider.exceptions import ExportError
-from airflow_export_provider.hooks.connections import window_verdict
 from airflow_export_provider.spec import ExportSpec
 from airflow_export_provider.spec.durations import describe_duration
 from airflow_export_provider.version_compat import BaseSensorOperator, Context
@@ -47,6 +46,8 @@ class WindowCompleteSensor(BaseSensorOperator):
         return Window(context["data_interval_start"], context["data_interval_end"])  # type: ignore[arg-type]
 
     def poke(self, context: Context) -> bool:
+        from airflow_export_provider.hooks.connections import window_verdict  # at run time only
+
         verdict = window_verdict(self.spec, self._window(context))
         self.log.info("window %s: %s", self._window(context).label, verdict.reason)
         if verdict.complete:

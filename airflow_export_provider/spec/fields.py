@@ -28,15 +28,13 @@ from pydantic import (
     model_validator,
 )
 
-from airflow_export_provider.engine.events import COMM_PREFS_TYPE, DEVICE_TYPE
+from airflow_export_provider.engine.record_fields import COMM_PREF_FIELDS, DEVICE_FIELDS
 from airflow_export_provider.engine.windows import check_timezone
 from airflow_export_provider.spec.base import SpecModel
 
 TimeZoneName = Annotated[str, AfterValidator(check_timezone)]
 
 STANDARD_IDENTIFIERS = ("identity", "email", "phone")
-DEVICE_FIELDS = tuple(field.name for field in DEVICE_TYPE)
-COMM_PREF_FIELDS = tuple(field.name for field in COMM_PREFS_TYPE)
 MAX_PROFILE_PROPERTIES = 5
 # Output names become CSV headers (dotted paths), XML keys and Parquet struct members:
 # a dot would make ``eventProps.a.b`` ambiguous, control characters break every reader.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +28,25 @@ def export_dag(folder: Path, lake: Path, bucket: str, monkeypatch: pytest.Monkey
         "schedule": {"every": "24h", "retries": 0}, "one_time": {"enabled": False},
         **extra,
     }  # fmt: skip
-    from airflow.models.dag import DagModel
-
-    # Created active, as after a user's unpause ([core] dags_are_paused_at_creation is read
-    # once, at import; dag.test() parses the DAG again, so a DAG attribute would not stay).
-    monkeypatch.setattr(DagModel.__table__.c.is_paused.default, "arg", False)
     return dag_of_definition(folder / "dags", spec, f"export__{folder.name}", monkeypatch)
+
+
+@pytest.fixture(autouse=True)
+def exports_start_active() -> Iterator[None]:
+    """DAGs are created unpaused here, as after a user's unpause.
+
+    ``[core] dags_are_paused_at_creation`` is read once, at import, and ``dag.test()``
+    parses the DAG file again, so neither the setting nor a DAG attribute would hold.
+    """
+    from airflow.models.dag import DagModel
+    from sqlalchemy import event
+
+    def unpaused(mapper: Any, connection: Any, model: Any) -> None:
+        model.is_paused = False
+
+    event.listen(DagModel, "before_insert", unpaused)
+    yield
+    event.remove(DagModel, "before_insert", unpaused)
 
 
 def is_paused(dag_id: str) -> bool:
