@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Debian packages the test suite needs on the machine itself: Chromium for the browser test
-# (Playwright drives the Debian build; `playwright install` downloads are not used) and
-# PostgreSQL's binaries (tests start throwaway clusters of their own; see tests/postgres.py).
+# (Playwright drives the Debian build; `playwright install` downloads are not used),
+# PostgreSQL's binaries (tests start throwaway clusters of their own; see tests/postgres.py)
+# and Redis, the broker of the Celery cluster test (started by the test, on loopback).
 # Idempotent; needs root or sudo, which the CI machines and the dev machines have.
 set -euo pipefail
 
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+command -v redis-server >/dev/null || missing+=(redis-server)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 as_root=()

@@ -40,6 +40,8 @@ class LiveAirflow:
     env: dict[str, str]
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     commands: dict[str, list[str]] = field(default_factory=dict)
+    part_env: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Environment of one part on top of ``env`` (a Celery worker's name and temp folder)."""
     _token: str | None = None
 
     def restart(self, part: str) -> None:
@@ -51,7 +53,7 @@ class LiveAirflow:
         with (self.home / f"{part}.log").open("ab") as log:
             self.processes[part] = subprocess.Popen(
                 self.commands[part],
-                env=self.env,
+                env={**self.env, **self.part_env.get(part, {})},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -97,7 +99,8 @@ class LiveAirflow:
                 if process.poll() is not None:
                     raise AssertionError(f"airflow {name} exited ({process.returncode}):\n{self.logs(name)}")
             time.sleep(every)
-        raise AssertionError(f"timed out waiting for {what}\n" + "\n".join(self.logs(p) for p in PARTS))
+        shown = "\n".join(self.logs(part) for part in self.processes)
+        raise AssertionError(f"timed out waiting for {what}\n{shown}")
 
     def logs(self, part: str, tail: int = 4000) -> str:
         path = self.home / f"{part}.log"
@@ -149,12 +152,41 @@ def airflow_env(
     return env
 
 
+def celery_env(broker_url: str, database_url: str) -> dict[str, str]:
+    """The CeleryExecutor with ``broker_url`` (Redis); results in the metadata DB, one task per worker.
+
+    One task at a time per worker (and Airflow's prefetch of one): two tasks that are
+    ready together run on two workers. Task hostnames come from each worker's name
+    (``tests/worker_hostname.py``).
+    """
+    return {
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__CELERY__BROKER_URL": broker_url,
+        "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + database_url,
+        "AIRFLOW__CELERY__WORKER_CONCURRENCY": "1",
+        "AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER": "1",
+        "AIRFLOW__CORE__HOSTNAME_CALLABLE": "tests.worker_hostname.hostname",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).resolve().parent.parent),
+                                                     os.environ.get("PYTHONPATH")])),
+    }  # fmt: skip
+
+
 @contextlib.contextmanager
 def live_airflow(
-    home: Path, dags_folder: Path, extra_env: dict[str, str], database_url: str
+    home: Path,
+    dags_folder: Path,
+    extra_env: dict[str, str],
+    database_url: str,
+    *,
+    celery_workers: tuple[str, ...] = (),
 ) -> Iterator[LiveAirflow]:
     """Migrate a fresh metadata DB at ``database_url`` (PostgreSQL), start every part, wait
-    for health; stop everything by PID."""
+    for health; stop everything by PID.
+
+    With ``celery_workers`` (names), ``extra_env`` must configure the CeleryExecutor
+    (:func:`celery_env`); each worker is a part ``worker-<name>`` with its own ``TMPDIR``,
+    so a task can never read a file another task left on a worker's disk.
+    """
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()
     # A known admin password (the auth manager keeps an existing file), so that DAGs can be
@@ -170,9 +202,15 @@ def live_airflow(
     if migrated.returncode:
         raise RuntimeError(f"airflow db migrate failed:\n{migrated.stderr[-3000:]}")
     live = LiveAirflow(home=home, base_url=f"http://127.0.0.1:{port}", env=env)
+    parts = {part: [airflow, part] for part in PARTS}
+    for name in celery_workers:
+        worker = ["celery", "worker", "--celery-hostname", f"{name}@%h", "--skip-serve-logs"]
+        parts[f"worker-{name}"] = [airflow, *worker]
+        temp = home / f"tmp-{name}"
+        temp.mkdir(exist_ok=True)
+        live.part_env[f"worker-{name}"] = {"LIVE_WORKER_HOSTNAME": name, "TMPDIR": str(temp)}
     try:
-        for part in PARTS:
-            command = [airflow, part]
+        for part, command in parts.items():
             if shutil.which("timeout"):
                 command = ["timeout", "--signal=TERM", str(LIFETIME_SECONDS), *command]
             live.commands[part] = command

@@ -56,6 +56,8 @@ class LocalDestinationSpec(SpecModel):
     type: Literal["local"]
     path: str = Field(min_length=1)
     prefix: Annotated[str, Field(pattern=SAFE_PREFIX)] = ""
+    shared: bool = False
+    """``path`` is a folder every worker mounts (NFS, EFS): allowed under a distributed executor."""
 
     @field_validator("prefix")
     @classmethod

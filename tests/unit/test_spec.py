@@ -128,3 +128,25 @@ def test_commercial_tool_template_syntax_is_accepted() -> None:
         valid(layout={"folder_template": "{{ExportID}}/{{Date}}", "file_template": "{{AccountID}}"})
     )
     assert spec.layout.folder_template == "{{ExportID}}/{{Date}}"
+
+
+def test_a_local_destination_is_refused_under_a_distributed_executor_unless_shared() -> None:
+    from airflow_export_provider.dags import local_destination_problem
+
+    def spec(**destination: object) -> ExportSpec:
+        return ExportSpec.from_mapping(
+            {"export_id": "a", "account_id": "b", "source": {"path": "/lake"},
+             "destination": {"type": "local", "path": "/out", **destination}, "schedule": {"every": "24h"}}
+        )  # fmt: skip
+
+    assert local_destination_problem(spec(), "LocalExecutor") is None
+    problem = local_destination_problem(spec(), "LocalExecutor,CeleryExecutor")
+    assert problem is not None and "CeleryExecutor" in problem and "destination.shared: true" in problem
+    path = "airflow.providers.cncf.kubernetes.executors.kubernetes_executor.KubernetesExecutor"
+    assert "KubernetesExecutor" in (local_destination_problem(spec(), f"k8s:{path}") or "")
+    assert local_destination_problem(spec(shared=True), "CeleryExecutor") is None
+    s3 = ExportSpec.from_mapping(
+        {"export_id": "a", "account_id": "b", "source": {"path": "/lake"},
+         "destination": {"bucket": "exports"}, "schedule": {"every": "24h"}}
+    )  # fmt: skip
+    assert local_destination_problem(s3, "CeleryExecutor") is None
