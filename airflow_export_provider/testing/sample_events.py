@@ -94,6 +94,45 @@ PROPERTY_MAKERS: dict[str, tuple[pa.DataType, ValueMaker]] = {
     "payload": (pa.string(), lambda r: json.dumps({"k": r.randint(0, 5), "v": [1, 2]})),
 }
 
+_GIVEN = ["Zoë", "Ångström", "Łukasz", "Søren", "José María", "Nguyễn", "李雷", "Ελένη", "Ана", "Siobhán"]
+_FAMILY = [
+    "Müller-Lüdenscheidt",
+    "O'Brien",
+    "de la Fuente",
+    "Kowalczyk",
+    "Þórsdóttir",
+    "山田",
+    "Παπαδόπουλος",
+]
+
+
+def _full_name(rng: random.Random) -> str:
+    return f"{rng.choice(_GIVEN)} {rng.choice(_FAMILY)}"
+
+
+def _sentence(rng: random.Random) -> str:
+    return " ".join(rng.choices(_WORDS + _GIVEN + ["und", "the", "für", "naïve", "→"], k=rng.randint(8, 30)))
+
+
+# The "wide" shape (bench/versus_duckdb.py): 32 properties, still 5-12 per event, so the
+# window's property struct is wide and sparse, with longer strings (names, e-mails,
+# addresses, user agents, free text) in many scripts.
+WIDE_PROPERTY_MAKERS: dict[str, tuple[pa.DataType, ValueMaker]] = {
+    **PROPERTY_MAKERS,
+    "full_name": (pa.string(), _full_name),
+    "contact_email": (pa.string(), lambda r: f"{r.choice(_GIVEN).lower()}.{r.randint(1, 9999)}@例え.example"),
+    "address": (pa.string(), lambda r: f"{r.randint(1, 999)} {r.choice(_FAMILY)}, {r.choice(_CITIES[:-1])}"),
+    "user_agent": (pa.string(), lambda r: f"Mozilla/5.0 ({r.choice(_PLATFORMS)}; rv:{r.randint(90, 130)}.0) "
+                                          f"Gecko/20100101 Firefox/{r.randint(90, 130)}.0"),
+    "description": (pa.string(), _sentence),
+    "title": (pa.string(), lambda r: _sentence(r)[:60]),
+    "utm_campaign": (pa.string(), lambda r: f"winter-sale-{r.choice(_WORDS)}-{r.randint(1, 40)}"),
+    "note": (pa.string(), lambda r: r.choice(["", _sentence(r), "✓ erledigt", "line one\nline two"])),
+    "order_total": (pa.float64(), lambda r: round(r.uniform(1, 10_000), 2)),
+}  # fmt: skip
+SHAPES = ("standard", "wide")
+
+
 # Names chosen to hurt: spaces, slashes, dots, path traversal, unicode, empty, very long.
 _HOSTILE_NAMES = [
     "page/view",
@@ -123,7 +162,18 @@ class EventType:
     properties: tuple[str, ...]
 
 
-def event_types(seed: int = 7, *, hostile_names: bool = True) -> list[EventType]:
+def property_makers(shape: str = "standard") -> dict[str, tuple[pa.DataType, ValueMaker]]:
+    if shape not in SHAPES:
+        raise ValueError(f"unknown data shape {shape!r}; use one of {', '.join(SHAPES)}")
+    return WIDE_PROPERTY_MAKERS if shape == "wide" else PROPERTY_MAKERS
+
+
+def properties_type(shape: str = "standard") -> pa.StructType:
+    makers = property_makers(shape)
+    return pa.struct([(name, makers[name][0]) for name in sorted(makers)])
+
+
+def event_types(seed: int = 7, *, hostile_names: bool = True, shape: str = "standard") -> list[EventType]:
     """Event names with Zipf-like weights and 5-12 properties each (3 for hostile names).
 
     ``hostile_names`` adds the names chosen to hurt (tests and the benchmark); the demo
@@ -131,7 +181,7 @@ def event_types(seed: int = 7, *, hostile_names: bool = True) -> list[EventType]
     """
     rng = random.Random(seed)
     names = _BASE_NAMES + (_HOSTILE_NAMES if hostile_names else [])
-    property_names = sorted(PROPERTY_MAKERS)
+    property_names = sorted(property_makers(shape))
     types = []
     for rank, name in enumerate(names, start=1):
         count = 3 if name in _HOSTILE_NAMES else rng.randint(5, 12)
@@ -139,18 +189,23 @@ def event_types(seed: int = 7, *, hostile_names: bool = True) -> list[EventType]
     return types
 
 
-def _users(rng: random.Random, count: int) -> pa.Table:
+def _users(rng: random.Random, count: int, *, wide: bool = False) -> pa.Table:
     """User-level columns (identities, profile, device, preferences), joined to events by index."""
     rows: dict[str, list[Any]] = {name: [] for name in CANONICAL_SCHEMA.names if name not in _EVENT_LEVEL}
     for index in range(count):
         rows["user_id"].append(f"u{index:07d}")
         rows["identity"].append(f"id-{index}" if rng.random() < 0.8 else None)
-        rows["email"].append(f"user{index}@example.com" if rng.random() < 0.7 else None)
+        email = (
+            f"{rng.choice(_GIVEN).lower()}.{index}@beispiel-händler.example.com"
+            if wide
+            else f"user{index}@example.com"
+        )
+        rows["email"].append(email if rng.random() < 0.7 else None)
         rows["phone"].append(f"+4915{rng.randint(10**7, 10**8 - 1)}" if rng.random() < 0.5 else None)
         rows["custom_identities"].append({"crm_id": f"CRM-{index}" if rng.random() < 0.4 else None})
         rows["profile"].append(
             {
-                "name": f"{rng.choice(_WORDS)} {index}",
+                "name": f"{_full_name(rng)} {index}" if wide else f"{rng.choice(_WORDS)} {index}",
                 "city": rng.choice(_CITIES),
                 "customer_type": rng.choice(["free", "pro", "enterprise"]),
                 "age": rng.choice([None, rng.randint(16, 90)]),
@@ -210,16 +265,23 @@ def _users(rng: random.Random, count: int) -> pa.Table:
 
 _EVENT_LEVEL = ("event_name", "event_time", "properties")
 
-PROPERTIES_TYPE = pa.struct([(name, PROPERTY_MAKERS[name][0]) for name in sorted(PROPERTY_MAKERS)])
+PROPERTIES_TYPE = properties_type()
 
 
 def generate_day(
-    day: dt.date, events: int, *, seed: int = 7, users: int = 2_000, hostile_names: bool = True
+    day: dt.date,
+    events: int,
+    *,
+    seed: int = 7,
+    users: int = 2_000,
+    hostile_names: bool = True,
+    shape: str = "standard",
 ) -> Iterator[pa.RecordBatch]:
     """Yield one UTC day of events in time order, in batches of at most 50,000 rows."""
     rng = random.Random(f"{seed}-{day.isoformat()}")
-    types = event_types(seed, hostile_names=hostile_names)
-    user_table = _users(random.Random(seed), users)
+    types = event_types(seed, hostile_names=hostile_names, shape=shape)
+    user_table = _users(random.Random(seed), users, wide=shape == "wide")
+    makers = property_makers(shape)
     day_start_us = (
         int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp()) * 1_000_000
     )
@@ -230,11 +292,17 @@ def generate_day(
     for chunk in range(chunk_count):
         size = min(50_000, remaining)
         remaining -= size
-        yield _chunk(rng, types, user_table, size, chunk_start_us + chunk * span_us, span_us)
+        yield _chunk(rng, types, user_table, size, chunk_start_us + chunk * span_us, span_us, makers)
 
 
 def _chunk(
-    rng: random.Random, types: list[EventType], user_table: pa.Table, size: int, start_us: int, span_us: int
+    rng: random.Random,
+    types: list[EventType],
+    user_table: pa.Table,
+    size: int,
+    start_us: int,
+    span_us: int,
+    makers: dict[str, tuple[pa.DataType, ValueMaker]],
 ) -> pa.RecordBatch:
     chosen = rng.choices(range(len(types)), weights=[t.weight for t in types], k=size)
     pieces: list[pa.RecordBatch] = []
@@ -243,8 +311,8 @@ def _chunk(
         count = chosen.count(type_index)
         properties = {
             name: pa.array(
-                [None if rng.random() < 0.05 else PROPERTY_MAKERS[name][1](rng) for _ in range(count)],
-                type=PROPERTY_MAKERS[name][0],
+                [None if rng.random() < 0.05 else makers[name][1](rng) for _ in range(count)],
+                type=makers[name][0],
             )
             for name in event_type.properties
         }
@@ -259,7 +327,7 @@ def _chunk(
                     "user_index": pa.array(
                         [int(rng.paretovariate(1.2)) % user_table.num_rows for _ in range(count)]
                     ),
-                    "properties": struct.cast(PROPERTIES_TYPE),
+                    "properties": struct.cast(pa.struct([(n, makers[n][0]) for n in sorted(makers)])),
                 }
             )
         )
@@ -285,6 +353,7 @@ def write_lake(
     file_format: str = "parquet",
     seed: int = 7,
     hostile_names: bool = True,
+    shape: str = "standard",
 ) -> list[Path]:
     """Write ``days`` days of events under ``root/date=YYYY-MM-DD/`` and return the files."""
     root = Path(root)
@@ -294,7 +363,7 @@ def write_lake(
         folder = root / f"date={day.isoformat()}"
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"part-00000.{file_format}"
-        batches = generate_day(day, events_per_day, seed=seed, hostile_names=hostile_names)
+        batches = generate_day(day, events_per_day, seed=seed, hostile_names=hostile_names, shape=shape)
         if file_format == "parquet":
             _write_parquet(path, batches)
         elif file_format == "jsonl":

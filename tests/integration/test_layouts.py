@@ -209,3 +209,17 @@ def test_hive_folders_are_the_partitions_duckdb_and_pyarrow_discover(lake: Path,
 def segment_of(decoded: str) -> str:
     """A partition value as readers give it (URL-decoded) back in its key spelling."""
     return decoded if decoded in ("%null", "%empty") else encode_event_name(decoded)
+
+
+def test_a_local_folder_takes_windows_whose_first_folder_is_the_event_name(
+    lake: Path, tmp_path: Path
+) -> None:
+    """The window has no folder of its own: it is written (and logged) under the destination root."""
+    destination = {"type": "local", "path": str(tmp_path)}
+    spec = make_spec(lake, "csv", {"folders": ["event_name", "date"]}, destination=destination)
+    window = Window(pendulum.datetime(2025, 3, 1), pendulum.datetime(2025, 3, 1, 12))
+    result = run(spec, window)
+    assert result.records == len(expected_records(lake, window.start, window.end)) > 0
+    for exported in result.files:
+        assert (tmp_path / exported.key).is_file()
+        assert exported.key.split("/")[0] == encode_event_name(exported.event_name)

@@ -572,7 +572,9 @@ def test_access_never_fixed_stops_the_export_pauses_the_dag_and_fails_the_run(
     from airflow_export_provider.cli import main
 
     monkeypatch.setenv("AIRFLOW_CONN_AIRFLOW_API", airflow.env["AIRFLOW_CONN_AIRFLOW_API"])
-    assert main(["status", str(airflow.home.parent / "dags" / "exports" / "live_stop.yaml")]) == 0
+    # This export names no REST connection of its own (it needs none to stop): pass one.
+    spec_file = str(airflow.home.parent / "dags" / "exports" / "live_stop.yaml")
+    assert main(["status", spec_file, "--api-conn-id", "airflow_api"]) == 0
     shown = capsys.readouterr().out
     assert "export__live_stop: paused" in shown
     [line] = [line for line in shown.splitlines() if run["dag_run_id"] in line]

@@ -127,4 +127,8 @@ class LocalDestination:
         return aborted
 
     def url(self, key: str) -> str:
+        """``file://`` URL of a key, or of the folder itself for ``""`` (a window whose first
+        folder varies by event, ``folders: [event_name, date]``, is written under the root)."""
+        if not key.strip("/"):
+            return self._root.as_uri()
         return self._path(key).as_uri()

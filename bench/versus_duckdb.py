@@ -1,0 +1,210 @@
+"""Ours against DuckDB 2, side by side in one run: same lake, same machine, fresh process each.
+
+    .venv/bin/python bench/versus_duckdb.py                                  # 1M, both shapes
+    .venv/bin/python bench/versus_duckdb.py --rows 1000000 10000000 --out bench/results/duckdb.md
+
+For each data shape (``standard``: the benchmark's events, 23 properties; ``wide``: 32
+properties of which each event has 5-12, longer strings in many scripts, see
+``testing/sample_events.py``) and size, one day is written as a Parquet lake. Then, per
+format (CSV.gz, JSON Lines.gz, Parquet zstd):
+
+- **duckdb**: ``bench/duckdb_copy.py``, DuckDB's ``COPY … PARTITION_BY (event_name)``
+  (one folder per event, as ours writes one series per event) to a local folder;
+- **ours**: ``airflow-export run`` of a definition with a local folder destination: the
+  whole command a user runs, start-up included.
+
+Both are timed from outside (the whole process, wall clock) and inside (DuckDB's COPY;
+the export's own "exported in" line), with the process's own peak RSS (``wait4``). A
+small window (20k events, a 4-hour window of a small account) adds whole-process time
+against a bare ``python -c "import pyarrow"``. No number is asserted anywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from airflow_export_provider.testing.sample_events import SHAPES, write_lake  # noqa: E402
+
+DAY = dt.date(2025, 3, 1)
+FORMATS = ("csv", "jsonl", "parquet")
+PYTHON = Path(sys.executable)
+
+
+@dataclass
+class Run:
+    tool: str
+    shape: str
+    rows: int
+    fmt: str
+    wall: float
+    inside: float
+    peak_rss_mb: float
+
+    @property
+    def rate(self) -> float:
+        return self.rows / self.wall
+
+
+def timed(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS (MB) of exactly this child, and its output."""
+    with tempfile.TemporaryFile() as output:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        output.seek(0)
+        text = output.read().decode(errors="replace")
+    if process.returncode:
+        raise RuntimeError(f"{' '.join(command[:3])} failed ({process.returncode}):\n{text[-3000:]}")
+    return wall, usage.ru_maxrss / 1024, text
+
+
+def duckdb_run(lake_file: Path, out: Path, fmt: str, shape: str, rows: int) -> Run:
+    shutil.rmtree(out, ignore_errors=True)
+    wall, rss, text = timed(
+        [str(PYTHON), str(REPO / "bench" / "duckdb_copy.py"), str(lake_file), str(out), fmt], dict(os.environ)
+    )
+    inside = float(re.findall(r'"seconds": ([0-9.]+)', text)[-1])
+    shutil.rmtree(out, ignore_errors=True)
+    return Run("duckdb", shape, rows, fmt, wall, inside, rss)
+
+
+def ours_run(lake: Path, out: Path, fmt: str, shape: str, rows: int, work: Path) -> Run:
+    shutil.rmtree(out, ignore_errors=True)
+    definition = work / f"versus-{fmt}.yaml"
+    definition.write_text(
+        f"export_id: versus_{fmt}\naccount_id: bench\nsource: {{type: lake, path: {lake}}}\n"
+        f"destination: {{type: local, path: {out}}}\nformat: {{type: {fmt}}}\n"
+        "layout: {folders: [event_name, date]}\nschedule: {every: 24h}\n"
+    )
+    command = [
+        str(PYTHON.with_name("airflow-export")),
+        "run",
+        str(definition),
+        "--start",
+        DAY.isoformat(),
+        "--end",
+        (DAY + dt.timedelta(days=1)).isoformat(),
+    ]
+    wall, rss, text = timed(command, dict(os.environ))
+    found = re.search(r"exported in ([0-9.]+) (ms|s|min)", text)
+    if found is None or f"{rows:,} records" not in text:
+        raise RuntimeError(f"ours did not report {rows:,} records:\n{text[-2000:]}")
+    inside = float(found.group(1)) * {"ms": 0.001, "s": 1.0, "min": 60.0}[found.group(2)]
+    shutil.rmtree(out, ignore_errors=True)
+    return Run("ours", shape, rows, fmt, wall, inside, rss)
+
+
+def table(runs: list[Run]) -> str:
+    peers = {(r.shape, r.rows, r.fmt): r for r in runs if r.tool == "duckdb"}
+    lines = [
+        "| shape | rows | format | ours wall | DuckDB wall | ours rows/s | DuckDB rows/s | ours/DuckDB speed "
+        "| ours inside | DuckDB COPY | ours peak RSS | DuckDB peak RSS | RSS ours/DuckDB |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for ours in (r for r in runs if r.tool == "ours"):
+        peer = peers[(ours.shape, ours.rows, ours.fmt)]
+        lines.append(
+            f"| {ours.shape} | {ours.rows:,} | {ours.fmt} | {ours.wall:.1f} s | {peer.wall:.1f} s "
+            f"| {ours.rate:,.0f} | {peer.rate:,.0f} | **{peer.wall / ours.wall:.2f}** "
+            f"| {ours.inside:.1f} s | {peer.inside:.1f} s | {ours.peak_rss_mb:,.0f} MB "
+            f"| {peer.peak_rss_mb:,.0f} MB | {ours.peak_rss_mb / peer.peak_rss_mb:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def small_window(work: Path) -> str:
+    """20k events: whole process against a bare ``import pyarrow``, three runs each, best kept."""
+    lake = work / "lake-small"
+    write_lake(lake, DAY, 1, 20_000)
+    bare = min(timed([str(PYTHON), "-c", "import pyarrow"], dict(os.environ))[0] for _ in range(3))
+    lines = [
+        "Small window, 20k events (standard shape), best of 3; "
+        f'bare `python -c "import pyarrow"`: {bare:.2f} s.',
+        "",
+        "| format | ours whole process | ours export | start-up (whole - export) | start-up / bare import "
+        "| DuckDB whole process |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for fmt in FORMATS:
+        ours = min(
+            (ours_run(lake, work / "out-small", fmt, "standard", 20_000, work) for _ in range(3)),
+            key=lambda r: r.wall,
+        )
+        [lake_file] = lake.rglob("*.parquet")
+        peer = min(
+            (duckdb_run(lake_file, work / "out-small-duckdb", fmt, "standard", 20_000) for _ in range(3)),
+            key=lambda r: r.wall,
+        )
+        startup = ours.wall - ours.inside
+        lines.append(
+            f"| {fmt} | {ours.wall:.2f} s | {ours.inside:.2f} s | {startup:.2f} s "
+            f"| {startup / bare:.1f} | {peer.wall:.2f} s |"
+        )
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    import duckdb
+    import pyarrow
+
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (
+        f"{os.cpu_count()} cores, {memory:.0f} GiB, {platform.system()} {platform.machine()}, "
+        f"Python {platform.python_version()}, pyarrow {pyarrow.__version__}, DuckDB {duckdb.__version__}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
+    parser.add_argument("--shapes", nargs="+", choices=SHAPES, default=list(SHAPES))
+    parser.add_argument("--formats", nargs="+", choices=FORMATS, default=list(FORMATS))
+    parser.add_argument("--no-small", action="store_true", help="skip the 20k-event window")
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "versus-duckdb-latest.md")
+    args = parser.parse_args()
+    print(machine(), flush=True)
+    runs: list[Run] = []
+    with tempfile.TemporaryDirectory(prefix="versus-duckdb-") as temp:
+        work = Path(temp)
+        for shape in args.shapes:
+            for rows in args.rows:
+                lake = work / f"lake-{shape}-{rows}"
+                [lake_file] = write_lake(lake, DAY, 1, rows, shape=shape)
+                print(f"{shape} {rows:,}: lake {lake_file.stat().st_size / 1e6:.0f} MB", flush=True)
+                for fmt in args.formats:
+                    for run in (
+                        duckdb_run(lake_file, work / "out-duckdb", fmt, shape, rows),
+                        ours_run(lake, work / "out-ours", fmt, shape, rows, work),
+                    ):
+                        runs.append(run)
+                        print(
+                            f"  {run.tool:<7} {fmt:<8} {run.wall:6.1f} s wall, {run.inside:6.1f} s inside, "
+                            f"{run.peak_rss_mb:6,.0f} MB",
+                            flush=True,
+                        )
+                shutil.rmtree(lake)
+        small = "" if args.no_small else small_window(work)
+    report = f"Measured {dt.date.today()} on {machine()}.\n\n{table(runs)}\n\n{small}\n"
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(report)
+    print("\n" + report + f"\nwritten to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
