@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -118,9 +119,12 @@ class ExportSpec(SpecModel):
     def one_time_dag_id(self) -> str:
         return f"export__{self.export_id}__one_time"
 
-    @property
+    @cached_property
     def spec_hash(self) -> str:
-        """A stable fingerprint recorded in every manifest, so readers can tell spec changes apart."""
+        """A stable fingerprint recorded in every manifest, so readers can tell spec changes apart.
+
+        Cached: the spec is frozen, and the DAG docs, facts and every manifest ask for it.
+        """
         # Defaults left out: a key a later version adds does not change the hash of a definition.
         chosen = self.model_dump(mode="json", exclude_defaults=True)
         canonical = json.dumps(chosen, sort_keys=True, separators=(",", ":"))
