@@ -102,12 +102,18 @@ def ours_run(lake: Path, out: Path, fmt: str, shape: str, rows: int, work: Path)
         (DAY + dt.timedelta(days=1)).isoformat(),
     ]
     wall, rss, text = timed(command, dict(os.environ))
-    found = re.search(r"exported in ([0-9.]+) (ms|s|min)", text)
+    found = re.search(r"exported in ([^\n]+)", text)
     if found is None or f"{rows:,} records" not in text:
         raise RuntimeError(f"ours did not report {rows:,} records:\n{text[-2000:]}")
-    inside = float(found.group(1)) * {"ms": 0.001, "s": 1.0, "min": 60.0}[found.group(2)]
+    inside = seconds_of(found.group(1))
     shutil.rmtree(out, ignore_errors=True)
     return Run("ours", shape, rows, fmt, wall, inside, rss)
+
+
+def seconds_of(duration: str) -> float:
+    """Seconds of the export's human duration (``12.3 s``, ``4 min 05 s``, ``2 h 03 min``)."""
+    units = {"h": 3600.0, "min": 60.0, "s": 1.0}
+    return sum(float(value) * units[unit] for value, unit in re.findall(r"([0-9.]+) (h|min|s)\b", duration))
 
 
 def table(runs: list[Run]) -> str:
