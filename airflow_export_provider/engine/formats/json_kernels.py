@@ -31,13 +31,18 @@ _CONTROL = r"[\x00-\x1f]"
 
 def json_string(texts: pa.Array) -> pa.Array:
     """Strings as JSON string literals (quoted and escaped); null stays null."""
+    return concat('"', json_escaped(texts), '"')
+
+
+def json_escaped(texts: pa.Array) -> pa.Array:
+    """The inside of each JSON string literal: ``\\``, ``"`` and control characters escaped."""
     escaped = pc.replace_substring(pc.replace_substring(texts, "\\", "\\\\"), '"', '\\"')
-    if len(escaped) and pc.any(pc.match_substring_regex(escaped, _CONTROL)).as_py():
+    if len(escaped) and pc.match_substring_regex(escaped, _CONTROL).true_count:
         for code in range(0x20):
             character = chr(code)
             spelled = _SHORT_ESCAPES.get(character, f"\\u{code:04x}")
             escaped = pc.replace_substring(escaped, character, spelled)
-    return concat('"', escaped, '"')
+    return escaped
 
 
 def json_values(array: pa.Array) -> pa.Array:
@@ -63,7 +68,21 @@ def json_values(array: pa.Array) -> pa.Array:
 
 def json_members(members: list[tuple[str, pa.Array]]) -> list[pa.Array]:
     """Each member as ``,"name":value`` per row; null where the member is left out."""
-    return [concat("," + json_text(name) + ":", json_values(values)) for name, values in members]
+    return [json_member("," + json_text(name) + ":", values) for name, values in members]
+
+
+def json_member(prefix: str, values: pa.Array) -> pa.Array:
+    """``prefix`` and each value's JSON text; a string's quotes join the prefix in the same call.
+
+    Routing spells every event's members apart, so kernel calls, not rows, set the speed
+    of JSON Lines: one concatenation per string member instead of two.
+    """
+    kind = values.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return concat(prefix + '"', json_escaped(values.cast(pa.string())), '"')
+    if pa.types.is_timestamp(kind) or pa.types.is_date(kind) or pa.types.is_time(kind):
+        return concat(prefix + '"', json_escaped(timestamps_as_text(values).cast(pa.string())), '"')
+    return concat(prefix, json_values(values))
 
 
 def json_objects_of(member_texts: list[pa.Array], end: str = "") -> pa.Array:
