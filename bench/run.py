@@ -246,10 +246,15 @@ def main() -> None:
             for profile in Path(work).glob("profile-*.txt"):
                 (args.out.parent / profile.name).parent.mkdir(parents=True, exist_ok=True)
                 (args.out.parent / profile.name).write_text(profile.read_text())
-    report = f"Measured {dt.date.today()} on {machine()}.\n\n{table(results)}\n"
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(report)
-    print("\n" + report + f"\nwritten to {args.out}")
+    write_report(args.out, machine(), table(results))
+
+
+def write_report(out: Path, machine_line: str, body: str) -> None:
+    """The results file of a benchmark run: when, on what, and its tables; printed too."""
+    report = f"Measured {dt.date.today()} on {machine_line}.\n\n{body}\n"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(report)
+    print("\n" + report + f"\nwritten to {out}")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import platform
 import re
 import shutil
 import subprocess
@@ -36,6 +35,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
 
 from airflow_export_provider.testing.sample_events import SHAPES, write_lake  # noqa: E402
 
@@ -166,14 +166,11 @@ def small_window(work: Path) -> str:
 
 
 def machine() -> str:
+    """The benchmark's machine line (``bench/run.py``) and DuckDB's version."""
     import duckdb
-    import pyarrow
+    from run import machine as described
 
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (
-        f"{os.cpu_count()} cores, {memory:.0f} GiB, {platform.system()} {platform.machine()}, "
-        f"Python {platform.python_version()}, pyarrow {pyarrow.__version__}, DuckDB {duckdb.__version__}"
-    )
+    return f"{described()}, DuckDB {duckdb.__version__}"
 
 
 def main() -> None:
@@ -206,10 +203,9 @@ def main() -> None:
                         )
                 shutil.rmtree(lake)
         small = "" if args.no_small else small_window(work)
-    report = f"Measured {dt.date.today()} on {machine()}.\n\n{table(runs)}\n\n{small}\n"
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(report)
-    print("\n" + report + f"\nwritten to {args.out}")
+    from run import write_report
+
+    write_report(args.out, machine(), f"{table(runs)}\n\n{small}")
 
 
 if __name__ == "__main__":
