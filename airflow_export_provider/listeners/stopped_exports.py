@@ -61,19 +61,12 @@ def pause_if_stopped(session: Any, dag_run: DagRun) -> None:
 
 def stop_reason(session: Any, dag_run: DagRun) -> str | None:
     """The reason the access sensor recorded when it stopped this run, if it did."""
-    from airflow.models.xcom import XComModel
-    from sqlalchemy import select
+    from airflow_export_provider.metadata_xcom import stored_xcom
 
-    stored = session.scalars(
-        select(XComModel).where(
-            XComModel.dag_run_id == dag_run.id,
-            XComModel.task_id == ACCESS_TASK_ID,
-            XComModel.key == STOP_XCOM_KEY,
-        )
-    ).first()
-    if stored is None:
-        return None
-    return str(XComModel.deserialize_value(stored))
+    reason = stored_xcom(
+        session, dag_id=dag_run.dag_id, run_id=dag_run.run_id, task_id=ACCESS_TASK_ID, key=STOP_XCOM_KEY
+    )
+    return None if reason is None else str(reason)
 
 
 def pause(session: Any, dag_id: str, reason: str) -> None:

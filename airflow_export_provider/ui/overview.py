@@ -162,17 +162,10 @@ def _windows(session: Any, dag_id: str, limit: int) -> list[WindowState]:
 
 def _result(session: Any, dag_id: str, run_id: str) -> dict[str, Any] | None:
     """The numbers the run's export task returned (records, files, bytes, the manifest)."""
-    from airflow.models.xcom import XComModel
-    from sqlalchemy import select
+    from airflow_export_provider.metadata_xcom import stored_xcom
 
     for task_id in RESULT_TASKS:
-        stored = session.scalars(
-            select(XComModel).where(XComModel.dag_id == dag_id, XComModel.run_id == run_id,
-                                    XComModel.task_id == task_id, XComModel.key == "return_value")
-        ).first()  # fmt: skip
-        if stored is None:
-            continue
-        value = XComModel.deserialize_value(stored)
+        value = stored_xcom(session, dag_id=dag_id, run_id=run_id, task_id=task_id, key="return_value")
         if isinstance(value, dict):
             windows = value.get("windows") or [{}]
             return {
