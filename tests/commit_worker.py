@@ -7,6 +7,9 @@ never touched), so a test can stop a run at every step of ``commit.py``. The pro
 a JSON report: the run's summary, when it held the window's lease, and every key it deleted.
 
     python -m tests.commit_worker SPEC_JSON START END REPORT [--die-at STEP] [--start-at EPOCH]
+
+``--shard PLAN_ID:K`` runs shard K of a sharded window's plan instead (``engine/shards.py``):
+the shard tests run shards as processes of their own, side by side.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any
 from airflow_export_provider.engine.destinations.s3 import S3Destination, S3Upload
 from airflow_export_provider.engine.lease import WindowLease
 from airflow_export_provider.engine.run import export_window
+from airflow_export_provider.engine.shards import export_shard
 from airflow_export_provider.engine.windows import Window, parse_moment
 from airflow_export_provider.hooks.connections import destination_for, source_for
 from airflow_export_provider.spec import ExportSpec
@@ -97,6 +101,7 @@ def main() -> None:
     parser.add_argument("--lease-wait", type=float, default=120.0)
     parser.add_argument("--allow-fewer-records", action="store_true")
     parser.add_argument("--start-at", type=float, help="wall-clock time to begin at, so two workers collide")
+    parser.add_argument("--shard", help="PLAN_ID:K: export shard K of that plan, commit nothing")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     spec = ExportSpec.from_mapping(json.loads(args.spec))
@@ -107,6 +112,13 @@ def main() -> None:
         die_at(args.die_at)
     if args.start_at:
         time.sleep(max(0.0, args.start_at - time.time()))
+    if args.shard:
+        plan_id, shard = args.shard.split(":")
+        parts = export_shard(spec, window, plan_id, int(shard), source=source_for(spec.source),
+                             destination=destination_for(spec.destination))  # fmt: skip
+        report["files"] = [f.key for f in parts.files]
+        Path(args.report).write_text(json.dumps(report))
+        return
     result = export_window(
         spec, window, source=source_for(spec.source), destination=destination_for(spec.destination),
         run_label=f"worker {os.getpid()}", lease_wait_seconds=args.lease_wait,

@@ -168,8 +168,12 @@ class WindowCommit:
         lease_seconds: float = LEASE_SECONDS,
         wait_seconds: float = WAIT_SECONDS,
         log: logging.Logger | Any = logger,
+        keep_uploads: frozenset[str] = frozenset(),
     ) -> None:
+        """:param keep_uploads: upload ids that ``begin`` must not abort: the uploads other
+        tasks of this run made for it (the shards of a sharded window, ``shards.py``)."""
         self._destination = destination
+        self._keep_uploads = keep_uploads
         self._layout = layout
         self._window = window_label
         self._store = schema_store
@@ -297,9 +301,10 @@ class WindowCommit:
         self._finish_journaled_commit()
         self._adopt_legacy_marker()
         prefix, pattern = self._layout.key_pattern()
-        aborted = self._destination.abort_unfinished_uploads(prefix, pattern)
+        keep = self._keep_uploads
+        aborted = self._destination.abort_unfinished_uploads(prefix, pattern, keep)
         rejected = self._layout.rejected_key()
-        aborted += self._destination.abort_unfinished_uploads(rejected, re.compile(re.escape(rejected)))
+        aborted += self._destination.abort_unfinished_uploads(rejected, re.compile(re.escape(rejected)), keep)
         if aborted:
             self._log.info(
                 "window %s: aborted %d uploads that a stopped run left unfinished (nothing of them was "

@@ -177,6 +177,18 @@ def decode_event_name(encoded: str) -> str | None:
     return unquote(encoded, errors="strict")
 
 
+def shard_of(event_name: str | None, shards: int) -> int:
+    """The shard that exports an event's rows: a stable hash of its name, the same on every
+    machine, Python version and run (SHA-256, not ``hash()``, which is salted per process).
+
+    Events without a name go to shard 0. With one shard, everything is shard 0.
+    """
+    if shards <= 1 or event_name is None:
+        return 0
+    digest = hashlib.sha256(event_name.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % shards
+
+
 @dataclass(frozen=True)
 class KeyValues:
     """The window's values for every template variable except the event name and file index."""
@@ -209,6 +221,11 @@ class ObjectLayout:
     every missing part is appended: ``-{event_name}`` (split by event), ``-{timestamp}``,
     ``-{instance_id}`` and ``-{file_index}``. A template used as written without
     ``{instance_id}`` lets only instance 0 write.
+
+    With ``shards`` > 1 the window's events are split into that many shards by
+    :func:`shard_of`, and each event's files carry its shard as ``{instance_id}``, whichever
+    task writes them: one task for the whole window or one per shard write the same keys.
+    The window itself (manifest, lease, journal) stays instance 0: it has one manifest.
     """
 
     def __init__(
@@ -223,6 +240,7 @@ class ObjectLayout:
         every_hours: int = 24,
         file_index: FileIndexStyle = FileIndexStyle(),
         event_names: EventNameStyle = "encoded",
+        shards: int = 1,
     ) -> None:
         folder_tokens = parse_template(folder_template, allow_folders=True) if folder_template else []
         default = DEFAULT_FILE_TEMPLATE if split == "event" else DEFAULT_WINDOW_FILE_TEMPLATE
@@ -251,9 +269,20 @@ class ObjectLayout:
         self._event_names: EventNameStyle = event_names
         self._segments: Mapping[str | None, str] = {}
         self.split: Split = split
+        self.shards = shards
         if "instance_id" not in named and values.instance_id != 0:
             raise ValueError(
                 f"instance {values.instance_id} cannot write: the layout's keys have no {{instance_id}}"
+            )
+        if shards > 1 and split != "event":
+            raise ValueError(
+                "shards split a window by event name, so they need files per event (split: event); "
+                "with split: window every file holds every event"
+            )
+        if shards > 1 and values.instance_id != 0:
+            raise ValueError(
+                f"instance {values.instance_id} cannot write an export with shards: its files' "
+                "{instance_id} is each event's shard"
             )
 
     def for_events(self, names: Iterable[str | None]) -> ObjectLayout:
@@ -271,6 +300,8 @@ class ObjectLayout:
         """The key of a series' ``file_index``-th file (0-based); ``split: window`` ignores the name."""
         segment = self.event_segment(event_name) if self.split == "event" else ""
         substitutions = self._substitutions(segment, self._file_index.render(file_index))
+        if self.shards > 1:
+            substitutions["instance_id"] = str(shard_of(event_name, self.shards))
         folder = _render(self._folder_tokens, substitutions).strip("/")
         file_name = _render(self._file_tokens, substitutions) + "." + self._extension
         return "/".join(part for part in (self._prefix, folder, file_name) if part)
@@ -285,13 +316,15 @@ class ObjectLayout:
         pattern_values = {name: re.escape(value) for name, value in known.items()}
         digits = self._file_index.digits
         pattern_values.update(event_name=r"[^/]+", file_index=rf"\d{{{max(digits, 1)},}}")
+        if self.shards > 1:
+            pattern_values["instance_id"] = r"\d+"
         folder = _render(self._folder_tokens, pattern_values).strip("/")
         file_name = _render(self._file_tokens, pattern_values) + re.escape("." + self._extension)
         pattern = "/".join(part for part in (re.escape(self._prefix), folder, file_name) if part)
 
         static_folder = ""
         for kind, value in self._folder_tokens:
-            if kind == "variable" and value == "event_name":
+            if kind == "variable" and (value == "event_name" or (value == "instance_id" and self.shards > 1)):
                 static_folder = static_folder[: static_folder.rfind("/") + 1]
                 break
             static_folder += known[value] if kind == "variable" else value
@@ -318,6 +351,17 @@ class ObjectLayout:
     def legacy_pending_key(self) -> str:
         """The marker versions before the commit protocol wrote beside the manifest while exporting."""
         return self._window_key("_manifests", "pending.json")
+
+    def shard_plan_key(self, plan_id: str) -> str:
+        """A sharded run's plan: the columns every shard follows (``engine/shards.py``)."""
+        return f"{self._shard_folder(plan_id)}/plan.json"
+
+    def shard_parts_key(self, plan_id: str, shard: int) -> str:
+        """What one shard of a sharded run uploaded and left for the window's commit."""
+        return f"{self._shard_folder(plan_id)}/shard-{shard}.json"
+
+    def _shard_folder(self, plan_id: str) -> str:
+        return self._window_key("_shards", plan_id)
 
     def schema_key(self) -> str:
         """The export's decided columns, shared by all its windows; see ``engine/columns.py``.

@@ -76,8 +76,10 @@ class LeaseHolder:
     label: str
 
     @classmethod
-    def here(cls, label: str) -> LeaseHolder:
-        return cls(uuid.uuid4().hex, socket.gethostname(), os.getpid(), _process_space(), label)
+    def here(cls, label: str, run_id: str | None = None) -> LeaseHolder:
+        """This process; ``run_id`` names a run that spans tasks (a sharded window's plan), else a new one."""
+        run = run_id or uuid.uuid4().hex
+        return cls(run, socket.gethostname(), os.getpid(), _process_space(), label)
 
     def describe(self) -> str:
         return f"{self.label} (run {self.run_id[:8]}, host {self.host}, pid {self.pid})"

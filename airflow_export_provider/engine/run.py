@@ -39,7 +39,7 @@ from airflow_export_provider.engine.columns import (
     with_shared_properties,
 )
 from airflow_export_provider.engine.commit import PublishedWindow, WindowCommit
-from airflow_export_provider.engine.destinations.base import Destination
+from airflow_export_provider.engine.destinations.base import Destination, PendingUpload
 from airflow_export_provider.engine.formats import format_of
 from airflow_export_provider.engine.keys import KeyValues, ObjectLayout
 from airflow_export_provider.engine.lease import LEASE_SECONDS, WAIT_SECONDS, LeaseHolder
@@ -47,11 +47,12 @@ from airflow_export_provider.engine.logs import human_duration, megabytes, per_s
 from airflow_export_provider.engine.manifest import ManifestFacts, build_manifest, manifest_bytes
 from airflow_export_provider.engine.records.discover import batch_presence, merge_presence, propose
 from airflow_export_provider.engine.records.project import Projector
-from airflow_export_provider.engine.records.route import event_rows
+from airflow_export_provider.engine.records.route import EventRows, event_rows
+from airflow_export_provider.engine.records.shard_filter import Shard
 from airflow_export_provider.engine.rejected_file import RejectedRowsFile
 from airflow_export_provider.engine.runtime.memory_pool import use_returning_memory_pool
 from airflow_export_provider.engine.runtime.read_ahead import Prefetched
-from airflow_export_provider.engine.sources.base import CountsRows, EventSource
+from airflow_export_provider.engine.sources.base import CountsRows, EventSource, SourceStats
 from airflow_export_provider.engine.sources.rejections import Quarantining
 from airflow_export_provider.engine.windows import Window
 from airflow_export_provider.engine.writer import ExportedFile, WindowWriter
@@ -124,6 +125,7 @@ def layout_for(spec: ExportSpec, window: Window, instance_id: int = 0) -> Object
         every_hours=spec.schedule.every,
         file_index=resolved.file_index,
         event_names=resolved.event_names,
+        shards=spec.shards,
     )
 
 
@@ -170,7 +172,8 @@ def export_window(
             destination.url(layout.key_pattern()[0]),
         )
         for attempt in range(1, COLUMN_ATTEMPTS + 1):
-            written = _write_window(spec, window, source, destination, layout, store, committer.run_id, log)
+            decision = decide_columns(spec, window, source, store, log)
+            written = write_window(spec, window, source, destination, layout, decision, committer.run_id, log)
             try:
                 stale = _commit(spec, window, instance_id, source, written, committer, published,
                                 allow_fewer_records)  # fmt: skip
@@ -182,34 +185,10 @@ def export_window(
     finally:
         committer.end()
 
-    files = written.files
-    result = WindowResult(window, files, destination.url(layout.manifest_key()), source.stats.rows_in_window,
-                          time.monotonic() - started, stale, committer.recovery.aborted_uploads,
-                          committer.recovery.finished_commit_of, layout.manifest_key())  # fmt: skip
-    log.info("window %s: exported in %s", window.label, human_duration(result.seconds))
-    log.info(
-        "  read %s rows in the window (%s scanned in %d source files)",
-        f"{source.stats.rows_in_window:,}", f"{source.stats.rows_scanned:,}", source.stats.files,
-    )  # fmt: skip
-    rate = per_second(result.records, result.seconds, "records")
-    log.info(
-        "  wrote %s records into %d files, %s, %s",
-        f"{result.records:,}", len(files), megabytes(result.bytes), rate,
-    )  # fmt: skip
-    log.info("  manifest %s", result.manifest_url)
-    if stale:
-        log.info("  removed %d stale objects", len(stale))
-    if source.stats.rejected:
-        log.warning(
-            "window %s: %s rows of the source could not be exported and are counted in the manifest (%s)",
-            window.label, f"{sum(source.stats.rejected.values()):,}",
-            ", ".join(f"{reason}: {count:,}" for reason, count in sorted(source.stats.rejected.items())),
-        )  # fmt: skip
-    if committer.waited_seconds >= 1:
-        log.info(
-            "window %s: waited %s for another run of this window",
-            window.label, human_duration(committer.waited_seconds),
-        )  # fmt: skip
+    result = committed_result(
+        window, written.files, destination, layout, source.stats, started, stale, committer
+    )
+    log_committed(log, result, source.stats, committer)
     if written.writer.bytes_parked:
         log.info(
             "window %s: %s of rows waited for their Parquet row groups on local disk (%s)",
@@ -223,9 +202,104 @@ def export_window(
     return result
 
 
+def committed_result(
+    window: Window,
+    files: list[ExportedFile],
+    destination: Destination,
+    layout: ObjectLayout,
+    stats: SourceStats,
+    started: float,
+    stale: list[str],
+    committer: WindowCommit,
+) -> WindowResult:
+    recovery = committer.recovery
+    return WindowResult(window, files, destination.url(layout.manifest_key()), stats.rows_in_window,
+                        time.monotonic() - started, stale, recovery.aborted_uploads,
+                        recovery.finished_commit_of, layout.manifest_key())  # fmt: skip
+
+
+def log_committed(
+    log: logging.Logger | Any, result: WindowResult, stats: SourceStats, committer: WindowCommit
+) -> None:
+    """The lines a person reads after a window: rows, files, bytes, rate, manifest, anything odd."""
+    label = result.window.label
+    log.info("window %s: exported in %s", label, human_duration(result.seconds))
+    log.info(
+        "  read %s rows in the window (%s scanned in %d source files)",
+        f"{stats.rows_in_window:,}", f"{stats.rows_scanned:,}", stats.files,
+    )  # fmt: skip
+    rate = per_second(result.records, result.seconds, "records")
+    log.info(
+        "  wrote %s records into %d files, %s, %s",
+        f"{result.records:,}", len(result.files), megabytes(result.bytes), rate,
+    )  # fmt: skip
+    log.info("  manifest %s", result.manifest_url)
+    if result.stale_deleted:
+        log.info("  removed %d stale objects", len(result.stale_deleted))
+    if stats.rejected:
+        log.warning(
+            "window %s: %s rows of the source could not be exported and are counted in the manifest (%s)",
+            label, f"{sum(stats.rejected.values()):,}",
+            ", ".join(f"{reason}: {count:,}" for reason, count in sorted(stats.rejected.items())),
+        )  # fmt: skip
+    if committer.waited_seconds >= 1:
+        log.info(
+            "window %s: waited %s for another run of this window",
+            label,
+            human_duration(committer.waited_seconds),
+        )
+
+
+@dataclass(frozen=True)
+class WindowParts:
+    """Everything a window's commit publishes: its files and uploads (key order), what the
+    source saw, and the rejected rows' file (manifest entry and upload), if any."""
+
+    files: list[ExportedFile]
+    uploads: list[PendingUpload]
+    source: SourceStats
+    without_event_name: int
+    decision: SchemaDecision
+    rejected: tuple[dict[str, Any], PendingUpload] | None
+
+    @property
+    def used_events(self) -> set[str | None]:
+        return {name for f in self.files for name in f.events}
+
+    @property
+    def all_uploads(self) -> list[PendingUpload]:
+        return self.uploads + ([] if self.rejected is None else [self.rejected[1]])
+
+
+def window_manifest(spec: ExportSpec, window: Window, instance_id: int, parts: WindowParts) -> bytes:
+    """The manifest the window's commit writes: a function of its parts only (no clock, no host)."""
+    facts = ManifestFacts(spec, window, instance_id, parts.files, parts.source, parts.without_event_name,
+                          parts.decision.columns.only_events(parts.used_events),
+                          None if parts.rejected is None else parts.rejected[0])  # fmt: skip
+    return manifest_bytes(build_manifest(facts))
+
+
+def publish(
+    spec: ExportSpec,
+    parts: WindowParts,
+    manifest: bytes,
+    committer: WindowCommit,
+    published: PublishedWindow,
+    allow_fewer_records: bool,
+) -> list[str]:
+    """Refuse a silent shrink, then commit (``commit.py``); returns the stale keys removed."""
+    committer.check_records(
+        sum(f.records for f in parts.files),
+        published,
+        allow_fewer=allow_fewer_records,
+        spec_hash=spec.spec_hash,
+    )
+    return committer.commit(published, parts.all_uploads, manifest, parts.decision, parts.used_events)
+
+
 @dataclass
-class _Written:
-    """A window's files, sent but not yet visible, and what they were decided from."""
+class WrittenWindow:
+    """A window's files (or one shard's), sent but not yet visible, and what they were decided from."""
 
     writer: WindowWriter
     files: list[ExportedFile]
@@ -237,37 +311,51 @@ class _Written:
         self.writer.abort()
         self.rejected.abort()
 
+    def parts(self, stats: SourceStats) -> WindowParts:
+        """What the commit publishes; finishes the rejected rows' file (once)."""
+        return WindowParts(self.files, self.writer.uploads, stats, self.without_event_name, self.decision,
+                           self.rejected.finish())  # fmt: skip
 
-def _write_window(
+
+def write_window(
     spec: ExportSpec,
     window: Window,
     source: EventSource,
     destination: Destination,
     layout: ObjectLayout,
-    store: SchemaStore,
+    decision: SchemaDecision,
     run_id: str,
     log: logging.Logger | Any,
-) -> _Written:
-    decision = decide_columns(spec, window, source, store, log)
-    progress = _progress_of(spec, window, source, log)
+    shard: Shard | None = None,
+) -> WrittenWindow:
+    """Read, route and upload the window's files (``shard``: only that shard's), completing none.
+
+    Rows the source quarantines go to the window's rejected file; of a sharded window, only
+    shard 0 keeps them, since every shard reads (and rejects) the same rows.
+    """
+    progress = _progress_of(spec, window, source, log, decided_here=shard is None)
     projector = Projector(spec.fields, decision.columns)
     # Event names are spelled in keys once all of them are known, so no two meet (keys.event_name_segments).
     spelled = layout.for_events(decision.columns.events)
     writer = WindowWriter(layout=spelled, fmt=spec.format, destination=destination, run_id=run_id)
     rejected = RejectedRowsFile(destination, layout.rejected_key(), run_id)
-    if isinstance(source, Quarantining):
-        source.quarantine_into(rejected)
+    quarantining = (
+        source if isinstance(source, Quarantining) and (shard is None or shard.index == 0) else None
+    )
+    if quarantining is not None:
+        quarantining.quarantine_into(rejected)
     without_event_name = 0
     preparation = format_of(spec.format).preparation
+
+    def route(unit: pa.RecordBatch) -> tuple[int, EventRows]:
+        if shard is not None:
+            unit = shard.rows_of(unit)
+        return unit.column("event_name").null_count, event_rows(unit, spec.fields, projector, preparation)
+
     batches = Prefetched(
-        _in_units(source.read(window), preparation.rows_at_once),
-        depth=1,
-        transform=lambda batch: (
-            batch.column("event_name").null_count,
-            event_rows(batch, spec.fields, projector, preparation),
-        ),
+        _in_units(source.read(window), preparation.rows_at_once), depth=1, transform=route,
         workers=ROUTING_WORKERS,
-    )
+    )  # fmt: skip
     try:
         for nameless, pieces in batches:
             without_event_name += nameless
@@ -283,9 +371,9 @@ def _write_window(
         log.error("window %s: export failed; nothing was published, the window is as it was", window.label)
         raise
     finally:
-        if isinstance(source, Quarantining):
-            source.quarantine_into(None)
-    return _Written(writer, files, decision, without_event_name, rejected)
+        if quarantining is not None:
+            quarantining.quarantine_into(None)
+    return WrittenWindow(writer, files, decision, without_event_name, rejected)
 
 
 def _commit(
@@ -293,31 +381,16 @@ def _commit(
     window: Window,
     instance_id: int,
     source: EventSource,
-    written: _Written,
+    written: WrittenWindow,
     committer: WindowCommit,
     published: PublishedWindow,
     allow_fewer_records: bool,
 ) -> list[str]:
     """Publish the written files; until the commit is journaled, any failure aborts them."""
-    files = written.files
     try:
-        committer.check_records(
-            sum(f.records for f in files),
-            published,
-            allow_fewer=allow_fewer_records,
-            spec_hash=spec.spec_hash,
-        )
-        used = {name for f in files for name in f.events}
-        uploads = written.writer.uploads
-        quarantined = written.rejected.finish()
-        if quarantined is not None:
-            uploads.append(quarantined[1])
-        facts = ManifestFacts(spec, window, instance_id, files, source.stats, written.without_event_name,
-                              written.decision.columns.only_events(used),
-                              None if quarantined is None else quarantined[0])  # fmt: skip
-        return committer.commit(
-            published, uploads, manifest_bytes(build_manifest(facts)), written.decision, used
-        )
+        parts = written.parts(source.stats)
+        manifest = window_manifest(spec, window, instance_id, parts)
+        return publish(spec, parts, manifest, committer, published, allow_fewer_records)
     except BaseException:
         if not committer.journaled:
             written.abort()
@@ -374,15 +447,15 @@ def decide_columns(
 
 
 def _progress_of(
-    spec: ExportSpec, window: Window, source: EventSource, log: logging.Logger | Any
+    spec: ExportSpec, window: Window, source: EventSource, log: logging.Logger | Any, decided_here: bool
 ) -> _Progress:
     """Progress as a percentage whenever the total is known before the read.
 
-    A discovery scan has counted the window's rows; otherwise a source may know how many
-    rows it will scan (a Parquet lake, from its footers). ``source.stats`` is replaced by
-    each read, so it is looked up at every line.
+    A discovery scan in this process (``decided_here``) has counted the window's rows;
+    otherwise a source may know how many rows it will scan (a Parquet lake, from its
+    footers). ``source.stats`` is replaced by each read, so it is looked up at every line.
     """
-    if spec.fields.properties.needs_discovery(spec.fields.events):
+    if decided_here and spec.fields.properties.needs_discovery(spec.fields.events):
         return _Progress(
             window, log, source.stats.rows_in_window, lambda: source.stats.rows_in_window, "rows"
         )

@@ -37,6 +37,10 @@ from airflow_export_provider.spec.layout import LayoutSpec
 from airflow_export_provider.spec.schedule import OneTimeSpec, ScheduleSpec
 from airflow_export_provider.spec.source import SourceSpec
 
+# Each shard reads the whole window from the source (docs/scaling.md), so shards beyond a
+# few dozen cost more reading than they save; and each is a mapped task instance.
+MAX_SHARDS = 64
+
 
 class ExportSpec(SpecModel):
     """One export: which events, from where, to which bucket, in which format, how often."""
@@ -54,6 +58,8 @@ class ExportSpec(SpecModel):
     access: AccessSpec = AccessSpec()
     alerts: AlertsSpec = AlertsSpec()
     completeness: CompletenessSpec = CompletenessSpec()
+    shards: Annotated[int, Field(ge=1, le=MAX_SHARDS)] = 1
+    """Split each window by event name into this many tasks (``engine/shards.py``, docs/scaling.md)."""
 
     @model_validator(mode="after")
     def _completeness_fits_the_source(self) -> ExportSpec:
@@ -82,7 +88,7 @@ class ExportSpec(SpecModel):
                 file_template=resolved.file_template, extension="x",
                 values=KeyValues(self.account_id, self.export_id, "1970-01-01", 0, 0),
                 split=resolved.split, every_hours=self.schedule.every, file_index=resolved.file_index,
-                event_names=resolved.event_names,
+                event_names=resolved.event_names, shards=self.shards,
             )  # fmt: skip
         except ValueError as error:
             raise ValueError(f"layout: {error}") from None

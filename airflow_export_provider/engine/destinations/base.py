@@ -105,8 +105,14 @@ class Destination(Protocol):
 
     def list_keys(self, prefix: str) -> Iterator[str]: ...
 
-    def abort_unfinished_uploads(self, prefix: str, matching: re.Pattern[str]) -> list[str]:
-        """Abort uploads a killed run left open under ``prefix`` whose key matches; return their keys."""
+    def abort_unfinished_uploads(
+        self, prefix: str, matching: re.Pattern[str], keep: frozenset[str] = frozenset()
+    ) -> list[str]:
+        """Abort uploads a killed run left open under ``prefix`` whose key matches; return their keys.
+
+        Uploads whose ``upload_id`` is in ``keep`` stay open: a sharded window's commit keeps
+        the uploads its shards left for it (``engine/shards.py``).
+        """
         ...
 
     def url(self, key: str) -> str: ...

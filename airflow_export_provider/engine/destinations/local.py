@@ -117,11 +117,13 @@ class LocalDestination:
                 if key.startswith(prefix) and not key.endswith((_PARTIAL, ".lock")):
                     yield key
 
-    def abort_unfinished_uploads(self, prefix: str, matching: re.Pattern[str]) -> list[str]:
+    def abort_unfinished_uploads(
+        self, prefix: str, matching: re.Pattern[str], keep: frozenset[str] = frozenset()
+    ) -> list[str]:
         aborted = []
         for path in sorted(self._root.rglob(f"*{_PARTIAL}")):
             key = path.relative_to(self._root).as_posix().removesuffix(_PARTIAL).rsplit(".", 1)[0]
-            if key.startswith(prefix) and matching.fullmatch(key):
+            if key.startswith(prefix) and matching.fullmatch(key) and path.name not in keep:
                 path.unlink(missing_ok=True)
                 aborted.append(key)
         return aborted

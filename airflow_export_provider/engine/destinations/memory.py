@@ -77,7 +77,9 @@ class MemoryDestination:
     def list_keys(self, prefix: str) -> Iterator[str]:
         yield from sorted(key for key in self.objects if key.startswith(prefix))
 
-    def abort_unfinished_uploads(self, prefix: str, matching: re.Pattern[str]) -> list[str]:
+    def abort_unfinished_uploads(
+        self, prefix: str, matching: re.Pattern[str], keep: frozenset[str] = frozenset()
+    ) -> list[str]:
         return []
 
     def url(self, key: str) -> str:

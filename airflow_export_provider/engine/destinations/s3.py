@@ -257,13 +257,15 @@ class S3Destination:
         except (ClientError, BotoCoreError) as error:
             raise _describe(error, "listing", self._bucket, prefix) from error
 
-    def abort_unfinished_uploads(self, prefix: str, matching: re.Pattern[str]) -> list[str]:
+    def abort_unfinished_uploads(
+        self, prefix: str, matching: re.Pattern[str], keep: frozenset[str] = frozenset()
+    ) -> list[str]:
         aborted = []
         try:
             paginator = self.client.get_paginator("list_multipart_uploads")
             for page in paginator.paginate(Bucket=self._bucket, Prefix=prefix):
                 for upload in page.get("Uploads", []):
-                    if matching.fullmatch(upload["Key"]):
+                    if matching.fullmatch(upload["Key"]) and upload["UploadId"] not in keep:
                         _abort(self.client, self._bucket, upload["Key"], upload["UploadId"])
                         aborted.append(upload["Key"])
         except (ClientError, BotoCoreError) as error:
