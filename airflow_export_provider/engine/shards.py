@@ -404,7 +404,7 @@ def commit_shards(
         )
         if already:  # an earlier try of this commit; or a run that published the very same files
             log.info(
-                "window %s: the window already holds exactly what this run's shards wrote; nothing to publish",
+                "window %s: the window holds exactly what this run's shards wrote; nothing to publish",
                 window.label,
             )
             for upload in listed:  # any still open are the same bytes as what is published

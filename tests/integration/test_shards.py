@@ -232,7 +232,7 @@ def test_a_changed_definition_between_plan_and_shard_stops_the_shard(s3: Any, la
     changed = spec_for(lake, fields={"events": {"include": ["App Launched"]}})
     with pytest.raises(ShardPlanError, match="definition changed since this run planned the window"):
         shard(changed, plan_id, 0)
-    with pytest.raises(ShardPlanError, match="plan .* is gone"):
+    with pytest.raises(ShardPlanError, match=r"plan .* is gone"):
         shard(spec_for(lake), "0" * 32, 0)
 
 
