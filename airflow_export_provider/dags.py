@@ -23,12 +23,17 @@ from airflow_export_provider.notifications.late import deadline_alert
 from airflow_export_provider.operators.export import EventExportOperator
 from airflow_export_provider.operators.invalid_definition import InvalidDefinitionOperator
 from airflow_export_provider.operators.one_time import OneTimeReportOperator, PlanWindowsOperator
+from airflow_export_provider.operators.shards import (
+    CommitShardsOperator,
+    ExportShardOperator,
+    PlanShardsOperator,
+)
 from airflow_export_provider.sensors.bucket_access import BucketAccessSensor, PauseStoppedExport, notifier_hub
 from airflow_export_provider.sensors.window_complete import WindowCompleteSensor
 from airflow_export_provider.spec import ExportSpec, describe_duration
 from airflow_export_provider.timetables import GridWindowTimetable
 from airflow_export_provider.ui.facts import facts_block
-from airflow_export_provider.version_compat import DAG, Param, ParamsDict
+from airflow_export_provider.version_compat import DAG, BaseOperator, Param, ParamsDict
 
 logger = logging.getLogger(__name__)
 
@@ -66,9 +71,7 @@ def build_export_dag(spec: ExportSpec, **dag_kwargs: Any) -> DAG:
         options["deadline"] = deadline
     options.update(dag_kwargs)
     with DAG(**options) as dag:
-        export = EventExportOperator(
-            task_id="export_window", spec=spec, outlets=[export_asset(spec)], **run_callbacks(spec)
-        )
+        export = _window_tasks(spec)
         check = _access_check(spec)
         if check is not None:
             check >> export
@@ -84,6 +87,30 @@ def build_export_dag(spec: ExportSpec, **dag_kwargs: Any) -> DAG:
 
             StartHistoryOperator(task_id="start_history", spec=spec, retries=3)
     return dag
+
+
+def _window_tasks(spec: ExportSpec) -> BaseOperator:
+    """The tasks that export the run's window: ``export_window``, or with ``shards`` > 1
+    ``plan_window`` → ``export_shard`` (N mapped tasks) → ``commit_window`` (``engine/shards.py``).
+
+    Returns what the checks before the export point at (the first task); the started alert
+    goes with the first task, the completed one with the task that publishes.
+    """
+    if spec.shards == 1:
+        return EventExportOperator(
+            task_id="export_window", spec=spec, outlets=[export_asset(spec)], **run_callbacks(spec)
+        )
+    plan = PlanShardsOperator(task_id="plan_window", spec=spec, **run_callbacks(spec, completed=False))
+    shards = ExportShardOperator.partial(
+        task_id="export_shard", spec=spec, plans=plan.output,
+        **run_callbacks(spec, started=False, completed=False),
+    ).expand(shard=list(range(spec.shards)))  # fmt: skip
+    commit = CommitShardsOperator(
+        task_id="commit_window", spec=spec, plans=plan.output, outlets=[export_asset(spec)],
+        **run_callbacks(spec, started=False),
+    )  # fmt: skip
+    plan >> shards >> commit
+    return plan
 
 
 def build_one_time_dag(spec: ExportSpec, **dag_kwargs: Any) -> DAG:

@@ -34,18 +34,23 @@ HELP = "the export's latest runs and their status, from the Airflow API"
 EXAMPLE = "airflow-export status exports/daily.yaml --limit 5"
 
 WAITING_STATES = {"deferred", "up_for_reschedule"}
+# The tasks that export a window: one task, a one-time range's, a sharded window's (any running counts).
+WINDOW_TASKS = ("export_window", "export_windows", "plan_window", "export_shard", "commit_window")
 
 
 def run_status(run_state: str, task_states: Mapping[str, str | None]) -> str:
     check = task_states.get("check_access")
-    export = task_states.get("export_window") or task_states.get("export_windows")
+    exporting = any(
+        task_states.get(task) in ("running", "up_for_retry", "restarting", "deferred")
+        for task in WINDOW_TASKS
+    )
     if run_state == "success":
         return "done"
     if run_state == "failed":
         return "stopped" if check == "failed" else "failed"
     if check in WAITING_STATES:
         return "waiting_for_access"
-    if export in ("running", "up_for_retry", "restarting", "deferred") or check == "running":
+    if exporting or check == "running":
         return "running"
     return "pending"
 
@@ -85,7 +90,7 @@ def mark_gaps(rows: list[RunRow]) -> list[RunRow]:
     ]
 
 
-RESULT_TASKS = ("export_window", "report")
+RESULT_TASKS = ("export_window", "commit_window", "report")
 """Where a run's numbers are: the recurring export's task, or the one-time run's last task."""
 
 

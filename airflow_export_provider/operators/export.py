@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from airflow_export_provider.assets import export_asset, record_asset_events
-from airflow_export_provider.engine.windows import parse_moment
 from airflow_export_provider.exceptions import WindowError
+from airflow_export_provider.operators.run_context import (
+    allowed_fewer_by_run,
+    export_summary,
+    record_committed_windows,
+    run_label,
+    windows_of_run,
+)
 from airflow_export_provider.spec import ExportSpec
 from airflow_export_provider.version_compat import BaseOperator, Context
-
-if TYPE_CHECKING:
-    from airflow_export_provider.engine.run import WindowResult
 
 
 class EventExportOperator(BaseOperator):
@@ -70,24 +72,14 @@ class EventExportOperator(BaseOperator):
         from airflow_export_provider.engine.run import export_window
         from airflow_export_provider.hooks.connections import destination_for, source_for
 
-        timezone = self.spec.schedule.timezone
-        start, end = context.get("data_interval_start"), context.get("data_interval_end")
-        if self.window_start is not None and self.window_end is not None:
-            start, end = parse_moment(self.window_start, timezone), parse_moment(self.window_end, timezone)
-        if start is None or end is None or start == end:
-            raise WindowError(
-                "this run has no data interval to export (a zero-width cron interval or an "
-                "asset-triggered run); schedule the DAG with the export's timetable or pass "
-                "window_start and window_end"
-            )
-        windows = self.spec.schedule.grid.windows(start, end)
+        windows = windows_of_run(self.spec, context, self.window_start, self.window_end)
         instance_id = self.instance_id
         if instance_id is None:
             map_index = getattr(context.get("ti"), "map_index", -1)
             instance_id = map_index if isinstance(map_index, int) and map_index >= 0 else 0
         source = source_for(self.spec.source, self.spec.schedule.grid)
         destination = destination_for(self.spec.destination)
-        allow_fewer = self.allow_fewer_records or _allowed_by_run(context)
+        allow_fewer = self.allow_fewer_records or allowed_fewer_by_run(context)
         results = [
             export_window(
                 self.spec,
@@ -97,38 +89,9 @@ class EventExportOperator(BaseOperator):
                 instance_id=instance_id,
                 log=self.log,
                 allow_fewer_records=allow_fewer,
-                run_label=_run_label(context),
+                run_label=run_label(context),
             )
             for window in windows
         ]
-        self._record_asset_events(context, results, instance_id)
-        return {
-            "export_id": self.spec.export_id,
-            "windows": [result.summary() for result in results],
-            "files": sum(len(result.files) for result in results),
-            "records": sum(result.records for result in results),
-            "bytes": sum(result.bytes for result in results),
-        }
-
-    def _record_asset_events(self, context: Context, results: list[WindowResult], instance_id: int) -> None:
-        """The committed windows as the event of the export's asset, if the task declares it."""
-        asset = export_asset(self.spec)
-        if any(getattr(outlet, "name", None) == asset.name for outlet in self.outlets or ()):
-            record_asset_events(self.spec, results, context["outlet_events"], instance_id)
-
-
-def _allowed_by_run(context: Context) -> bool:
-    """``allow_fewer_records`` from the run's conf or the Trigger form's params (a bool or its text)."""
-    conf = getattr(context.get("dag_run"), "conf", None) or {}
-    params = context.get("params") or {}
-    value = conf.get("allow_fewer_records", params.get("allow_fewer_records", False))
-    return value is True or str(value).strip().lower() in ("true", "1", "yes")
-
-
-def _run_label(context: Context) -> str:
-    """The task instance in Airflow's words, shown to another run that waits for this window."""
-    ti = context.get("ti")
-    run_id = getattr(context.get("dag_run"), "run_id", "?")
-    label = f"task {getattr(ti, 'dag_id', '?')}.{getattr(ti, 'task_id', '?')} of run {run_id}"
-    map_index = getattr(ti, "map_index", -1)
-    return label + (f"[{map_index}]" if isinstance(map_index, int) and map_index >= 0 else "")
+        record_committed_windows(self.spec, self.outlets, context, results, instance_id)
+        return export_summary(self.spec, results)

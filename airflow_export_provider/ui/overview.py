@@ -15,10 +15,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_export_provider.cli.status import RunRow, mark_gaps, run_status
+from airflow_export_provider.cli.status import RESULT_TASKS, RunRow, mark_gaps, run_status
 from airflow_export_provider.ui.facts import read_facts
 
-RESULT_TASKS = ("export_window", "report")
 WINDOW_WORDS = {
     "done": "delivered",
     "running": "running",
