@@ -150,3 +150,20 @@ def test_a_local_destination_is_refused_under_a_distributed_executor_unless_shar
          "destination": {"bucket": "exports"}, "schedule": {"every": "24h"}}
     )  # fmt: skip
     assert local_destination_problem(s3, "CeleryExecutor") is None
+
+
+def test_shards_need_files_per_event_and_a_bounded_count() -> None:
+    assert ExportSpec.from_mapping(valid(shards=4)).shards == 4
+    assert "split: event" in problems(valid(shards=4, layout={"split": "window"}))
+    assert "shards" in problems(valid(shards=0))
+    assert "shards" in problems(valid(shards=65))
+
+
+def test_an_events_shard_is_a_stable_hash_of_its_name() -> None:
+    """The same shard on every machine, run and Python version: keys must not move."""
+    from airflow_export_provider.engine.keys import shard_of
+
+    # Pinned: a change here renames every sharded file of every user.
+    assert [shard_of(name, 4) for name in ("App Launched", "Charged", "Viewed Product", "")] == [3, 2, 3, 0]
+    assert [shard_of(name, 7) for name in ("App Launched", "Charged")] == [3, 1]
+    assert shard_of(None, 4) == 0 and shard_of("anything", 1) == 0
