@@ -51,7 +51,7 @@ def source_for(spec: LakeSourceSpec | SqlSourceSpec, grid: WindowGrid | None = N
         ``date=`` folder that no window reading it covers (default: windows within UTC days).
     """
     if isinstance(spec, SqlSourceSpec):
-        return SqlSource(spec, connect=lambda: sql_connection(spec.conn_id))
+        return SqlSource(spec, connect=lambda: sql_connection(spec.conn_id, arrow=True))
     filesystem, root = lake_filesystem(spec)
     return LakeSource(
         filesystem,
@@ -74,12 +74,21 @@ def lake_filesystem(spec: LakeSourceSpec) -> tuple[pafs.FileSystem, str]:
     return EventLakeHook(aws_conn_id=spec.aws_conn_id).filesystem(), spec.path.removeprefix("s3://")
 
 
-def sql_connection(conn_id: str) -> Any:
-    """A DB-API connection from the Airflow connection's own hook (postgres, mysql, ...)."""
+def sql_connection(conn_id: str, *, arrow: bool = False) -> Any:
+    """A DB-API connection from the Airflow connection's own hook (postgres, mysql, ...).
+
+    ``arrow``: for PostgreSQL, an ADBC connection instead where the driver is installed
+    (``hooks/adbc_postgres.py``), for the export's bulk read.
+    """
     from airflow_export_provider.version_compat import BaseHook
 
     try:
-        hook = BaseHook.get_connection(conn_id).get_hook()  # type: ignore[no-untyped-call]
+        connection = BaseHook.get_connection(conn_id)
+        if arrow and (fast := _adbc_connection(conn_id, connection)) is not None:
+            return fast
+        hook = connection.get_hook()  # type: ignore[no-untyped-call]
+    except SourceError:
+        raise
     except Exception as error:
         raise SourceError(
             f"no usable Airflow connection {conn_id!r} for the SQL source: {first_line(error)}"
@@ -93,6 +102,18 @@ def sql_connection(conn_id: str) -> Any:
         return get_conn()
     except Exception as error:
         raise SourceError(f"cannot connect with {conn_id!r}: {first_line(error)}") from None
+
+
+def _adbc_connection(conn_id: str, connection: Any) -> Any | None:
+    from airflow_export_provider.hooks.adbc_postgres import adbc_connection
+
+    try:
+        return adbc_connection(connection)
+    except Exception as error:
+        message = first_line(error)
+        if connection.password:
+            message = message.replace(connection.password, "***")
+        raise SourceError(f"cannot connect with {conn_id!r}: {message}") from None
 
 
 def window_verdict(spec: ExportSpec, window: Window, now: dt.datetime | None = None) -> Verdict:

@@ -16,11 +16,12 @@ import pytest
 
 from airflow_export_provider.engine.events import CANONICAL_SCHEMA, OPEN_STRUCTS
 from airflow_export_provider.engine.sources.base import EventSource
+from airflow_export_provider.engine.sources.sql import SqlSource
 from airflow_export_provider.engine.windows import Window
 from airflow_export_provider.hooks.connections import source_for
-from airflow_export_provider.spec import ExportSpec
+from airflow_export_provider.spec import ExportSpec, SqlSourceSpec
 from tests.reference import lake_rows
-from tests.sql_events import COLUMNS
+from tests.sql_events import COLUMNS, DRIVERS, connect
 
 pytestmark = pytest.mark.integration
 BATCH = 1_000
@@ -28,21 +29,26 @@ WINDOW = Window(pendulum.datetime(2025, 3, 1, 20), pendulum.datetime(2025, 3, 2,
 EMPTY = Window(pendulum.datetime(2024, 1, 1), pendulum.datetime(2024, 1, 2))
 
 
-@pytest.fixture(params=["lake", "sql"])
+@pytest.fixture(params=["lake", *(f"sql-{driver}" for driver in DRIVERS)])
 def source(request: pytest.FixtureRequest, lake3: Path) -> EventSource:
+    """The lake, and the SQL source through each of its driver paths (ADBC, COPY, named cursor)."""
     if request.param == "lake":
         config: dict[str, Any] = {"type": "lake", "path": str(lake3), "batch_size": BATCH}
     else:
         config = {
             "type": "sql",
-            "conn_id": request.getfixturevalue("events_db_conn_id"),
+            "conn_id": "events_db",
             "table": "app.events",
             "columns": COLUMNS,
             "batch_size": BATCH,
         }
     spec = ExportSpec.from_mapping({"export_id": "c", "account_id": "a", "source": config,
                                     "destination": {"bucket": "unused"}, "schedule": "every 4h"})  # fmt: skip
-    return source_for(spec.source)
+    if request.param == "lake":
+        return source_for(spec.source)
+    assert isinstance(spec.source, SqlSourceSpec)
+    events_db, driver = request.getfixturevalue("events_db"), request.param.removeprefix("sql-")
+    return SqlSource(spec.source, connect=lambda: connect(driver, events_db))
 
 
 def test_every_batch_has_the_window_schema_with_canonical_types(source: EventSource) -> None:

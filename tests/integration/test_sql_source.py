@@ -12,6 +12,8 @@ import csv
 import datetime as dt
 import gzip
 import io
+import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +22,16 @@ import psycopg2
 import pyarrow.parquet as pq
 import pytest
 
+from airflow_export_provider.engine.destinations.local import LocalDestination
 from airflow_export_provider.engine.run import export_window
-from airflow_export_provider.engine.sources.sql import SourceError
+from airflow_export_provider.engine.sources.sql import SourceError, SqlSource
 from airflow_export_provider.engine.windows import Window
 from airflow_export_provider.hooks.connections import destination_for, source_for
-from airflow_export_provider.spec import ExportSpec
+from airflow_export_provider.spec import ExportSpec, SqlSourceSpec
 from tests.integration.test_s3_export import check_csv, check_xml, read_jsonl
 from tests.postgres import Postgres
 from tests.reference import expected_records, sort_key, strip_nulls
-from tests.sql_events import COLUMNS
+from tests.sql_events import COLUMNS, DRIVERS, connect, sqlite_events
 
 pytestmark = pytest.mark.integration
 BUCKET = "sql-exports"
@@ -149,10 +152,10 @@ def test_rows_stream_in_batches_from_a_server_side_cursor(
     assert dt.timezone.utc  # the window bounds are aware datetimes, bound as parameters
 
 
-def test_both_reads_of_a_window_see_the_same_rows_while_new_events_arrive(
+def test_rows_committed_during_an_export_belong_to_the_next_run(
     events_db: Postgres, events_db_conn_id: str
 ) -> None:
-    """An event committed between the schema pass and the export pass is not half-exported."""
+    """The window is read from the database once: what the export writes is what its schema came from."""
     source = source_for(make_spec({"conn_id": events_db_conn_id, "table": "app.events"}).source)
     scanned = sum(batch.num_rows for batch in source.read(WINDOW, columns=["properties"]))
     db = psycopg2.connect(host=events_db.host, port=events_db.port, user="postgres", dbname="events")
@@ -171,19 +174,72 @@ def test_both_reads_of_a_window_see_the_same_rows_while_new_events_arrive(
         db.close()
 
 
-def test_a_member_the_schema_pass_did_not_see_fails_instead_of_being_dropped() -> None:
-    """Drivers without a shared snapshot: a value the first read did not see stops the export."""
-    import pyarrow as pa
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_an_export_runs_the_window_query_once_and_leaves_no_spool(
+    events_db: Postgres, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, driver: str
+) -> None:
+    """Schema, property scan and rows come from one database read, spooled under TMPDIR and removed."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    connections = []
 
-    from airflow_export_provider.engine.events import EventSchemaError
-    from airflow_export_provider.engine.sources.sql_rows import refuse_unseen_members
+    def counted() -> Any:
+        connections.append(connect(driver, events_db))
+        return connections[-1]
 
-    target = pa.schema([("properties", pa.struct([("a", pa.int64())]))])
-    seen = pa.record_batch([pa.array([{"a": 1}], target.field("properties").type)], schema=target)
-    refuse_unseen_members(seen, target)
-    newer = pa.record_batch([pa.array([{"a": 1, "b": "x"}])], names=["properties"])
-    with pytest.raises(EventSchemaError, match=r"properties member\(s\) b appeared while the window"):
-        refuse_unseen_members(newer, target)
+    spec = make_spec({"conn_id": "unused", "table": "app.events"}, "csv")
+    assert isinstance(spec.source, SqlSourceSpec)
+    out = tmp_path / "out"
+    result = export_window(
+        spec, WINDOW, source=SqlSource(spec.source, connect=counted), destination=LocalDestination(out)
+    )
+    assert len(connections) == 1 and result.records == result.rows_read > 1_000
+    assert [p.name for p in tmp_path.iterdir()] == ["out"], "the spool is removed"
+
+
+def test_every_driver_path_writes_the_same_bytes(events_db: Postgres, tmp_path: Path) -> None:
+    """ADBC, psycopg's COPY and psycopg2's named cursor: the same query, the same files."""
+    written = {}
+    for fmt in ("jsonl", "csv", "parquet"):
+        spec = make_spec({"conn_id": "unused", "table": "app.events"}, fmt)
+        assert isinstance(spec.source, SqlSourceSpec)
+        for driver in DRIVERS:
+            source = SqlSource(spec.source, connect=lambda d=driver: connect(d, events_db))
+            out = tmp_path / f"{fmt}-{driver}"
+            result = export_window(spec, WINDOW, source=source, destination=LocalDestination(out))
+            written[fmt, driver] = sorted((f.key, f.sha256) for f in result.files)
+        assert len(written[fmt, "adbc"]) > 5
+        assert written[fmt, "adbc"] == written[fmt, "psycopg"] == written[fmt, "psycopg2"], fmt
+
+
+@pytest.mark.parametrize("style", ["qmark", "named", "numeric"])
+def test_any_db_api_driver_reads_through_the_generic_path(
+    lake3: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, style: str
+) -> None:
+    """SQLite (not PostgreSQL; its own parameter style; JSON as text): the same records as the lake.
+
+    sqlite3 takes ``?``, ``:name`` and ``:1`` alike, so each style the source can be told
+    (the driver module's ``paramstyle``) is driven through it.
+    """
+    import sqlite3
+
+    monkeypatch.setattr(sqlite3, "paramstyle", style)
+    path = sqlite_events(lake3, tmp_path / "events.db")
+    query = ("SELECT * FROM events WHERE occurred_at >= %(window_start)s AND occurred_at < %(window_end)s"
+             " AND name NOT LIKE 'Char%%'")  # fmt: skip
+    for name, config in (("table", {"table": "events"}), ("query", {"query": query})):
+        spec = make_spec({"conn_id": "unused", **config})
+        assert isinstance(spec.source, SqlSourceSpec)
+        source = SqlSource(
+            spec.source, connect=lambda: sqlite3.connect(path, detect_types=sqlite3.PARSE_DECLTYPES)
+        )
+        out = tmp_path / name
+        result = export_window(spec, WINDOW, source=source, destination=LocalDestination(out))
+        expected = [
+            r for r in expected_records(lake3, WINDOW.start, WINDOW.end)
+            if name == "table" or r.get("eventName") != "Charged"
+        ]  # fmt: skip
+        got = [r for f in result.files for r in read_jsonl(gzip.decompress((out / f.key).read_bytes()))]
+        assert len(got) == result.records and sorted(got, key=sort_key) == sorted(expected, key=sort_key)
 
 
 def test_rows_of_one_instant_come_in_the_same_order_whatever_the_table_order(
@@ -214,3 +270,18 @@ def test_rows_of_one_instant_come_in_the_same_order_whatever_the_table_order(
         digests.append([(f.key, f.sha256) for f in result.files])
     db.close()
     assert len(digests[0]) == 2 and digests[0] == digests[1]
+
+
+def test_a_connection_that_fails_names_it_and_never_its_password(
+    events_db: Postgres, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow_export_provider.hooks.connections import sql_connection
+    from airflow_export_provider.testing.loopback_s3 import free_port
+
+    monkeypatch.setenv("AIRFLOW_CONN_NOWHERE_DB", json.dumps({
+        "conn_type": "postgres", "host": events_db.host, "port": free_port(), "login": "exporter",
+        "password": "hunter2-secret", "schema": "events"}))  # fmt: skip
+    for arrow in (True, False):
+        with pytest.raises(SourceError, match="cannot connect with 'nowhere_db'") as raised:
+            sql_connection("nowhere_db", arrow=arrow)
+        assert "hunter2" not in str(raised.value) and "hunter2" not in repr(raised.value)

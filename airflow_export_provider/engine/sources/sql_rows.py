@@ -1,8 +1,9 @@
 """Database rows → canonical Arrow columns, for the SQL source.
 
-Rows arrive as ``COPY`` text (PostgreSQL with psycopg 3) or as a cursor's Python values;
-JSON columns are parsed a batch at a time by pyarrow's JSON reader into the canonical
-structs, the open groups with the window's types once they are known.
+Rows arrive as text columns (PostgreSQL through ADBC or ``COPY``) or as a cursor's Python
+values; JSON columns are parsed a batch at a time by pyarrow's JSON reader into the
+canonical structs: the fixed groups with their canonical types, the open groups with the
+members and types of the batch's own values (the source widens them to the window's).
 """
 
 from __future__ import annotations
@@ -25,24 +26,59 @@ from airflow_export_provider.engine.formats.json_kernels import text_buffer
 from airflow_export_provider.engine.windows import as_utc
 
 JSON_FIELDS = ("custom_identities", "profile", "device", "comm_prefs", "properties")
+# JSON columns whose type is fixed (canonical): their text need not be parsed to learn the schema.
+FIXED_GROUPS = tuple(name for name in JSON_FIELDS if name not in OPEN_STRUCTS)
 
 
-def from_copied_text(batch: pa.RecordBatch, target: pa.Schema | None) -> pa.RecordBatch:
-    """A ``COPY`` batch (text, epoch microseconds) as canonical columns."""
+def from_text_columns(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """Text columns and the event time (a timestamp, or epoch microseconds) as canonical columns.
+
+    The fixed groups stay text: the schema does not depend on them, and parsing them
+    later (``with_fixed_groups``, on the export read) moves that work out of the
+    database read, where the client competes with the server for the cores.
+    """
     arrays = []
     for name, column in zip(batch.schema.names, batch.columns, strict=True):
         if name == "event_time":
-            arrays.append(column.cast(EVENT_TIME_TYPE))
-        elif name in JSON_FIELDS:
-            arrays.append(_parse_json_column(column, name, _json_target(name, target)))
+            arrays.append(_event_times(column))
+        elif name in OPEN_STRUCTS:
+            arrays.append(_parse_json_column(column, name, None))
         else:
             arrays.append(column)
     return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
 
 
-def from_cursor_rows(
-    rows: list[tuple[Any, ...]], fields: list[str], target: pa.Schema | None
-) -> pa.RecordBatch:
+def with_fixed_groups(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """The batch with its fixed groups parsed, where they are still JSON text."""
+    names = batch.schema.names
+    if not any(_is_text(batch.schema, name) for name in FIXED_GROUPS):
+        return batch
+    arrays = [
+        _parse_json_column(column, name, _json_type(name))
+        if name in FIXED_GROUPS and _is_text(batch.schema, name)
+        else column
+        for name, column in zip(names, batch.columns, strict=True)
+    ]
+    return pa.RecordBatch.from_arrays(arrays, names=names)
+
+
+def with_fixed_group_types(schema: pa.Schema) -> pa.Schema:
+    """A spooled batch's schema as ``with_fixed_groups`` will make it: fixed groups canonical."""
+    return pa.schema([CANONICAL_SCHEMA.field(f.name) if f.name in FIXED_GROUPS else f for f in schema])
+
+
+def _is_text(schema: pa.Schema, name: str) -> bool:
+    return name in schema.names and pa.types.is_string(schema.field(name).type)
+
+
+def _event_times(column: pa.Array) -> pa.Array:
+    """Epoch microseconds (``COPY``) or a timestamp (ADBC; one without zone is read as UTC)."""
+    if pa.types.is_int64(column.type) or pa.types.is_timestamp(column.type):
+        return column.cast(EVENT_TIME_TYPE)
+    raise EventSchemaError(f"event_time must be a timestamp column, found {column.type}")
+
+
+def from_cursor_rows(rows: list[tuple[Any, ...]], fields: list[str]) -> pa.RecordBatch:
     """Cursor rows (Python values) as canonical columns."""
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in fields]
     arrays = []
@@ -50,7 +86,7 @@ def from_cursor_rows(
         canonical = CANONICAL_SCHEMA.field(name).type
         if name in JSON_FIELDS:
             texts = pa.array([_json_text(value, name) for value in values], pa.string())
-            arrays.append(_parse_json_column(texts, name, _json_target(name, target)))
+            arrays.append(_parse_json_column(texts, name, _json_type(name)))
         elif name == "event_time":
             arrays.append(pa.array([_event_time(value) for value in values], type=canonical))
         else:
@@ -61,11 +97,9 @@ def from_cursor_rows(
     return pa.RecordBatch.from_arrays(arrays, names=fields)
 
 
-def _json_target(name: str, target: pa.Schema | None) -> pa.DataType | None:
-    """The type to parse a JSON column into: fixed groups always, open groups once the window is known."""
-    if name not in OPEN_STRUCTS:
-        return CANONICAL_SCHEMA.field(name).type
-    return target.field(name).type if target is not None and name in target.names else None
+def _json_type(name: str) -> pa.DataType | None:
+    """The type to parse a JSON column into: the fixed groups' canonical one; the open groups' is inferred."""
+    return None if name in OPEN_STRUCTS else CANONICAL_SCHEMA.field(name).type
 
 
 def _parse_json_column(texts: pa.Array, name: str, typed: pa.DataType | None) -> pa.Array:
@@ -105,19 +139,6 @@ def _json_text(value: Any, name: str) -> str | None:
     if isinstance(value, dict):
         return json.dumps(value)
     raise EventSchemaError(f"column for {name!r} must hold JSON objects, found {type(value).__name__}")
-
-
-def refuse_unseen_members(batch: pa.RecordBatch, target: pa.Schema) -> None:
-    """A member the schema pass did not see would be dropped by the cast: fail instead."""
-    for name in OPEN_STRUCTS:
-        if name in batch.schema.names and name in target.names:
-            seen = {field.name for field in target.field(name).type}
-            new = [field.name for field in batch.schema.field(name).type if field.name not in seen]
-            if new:
-                raise EventSchemaError(
-                    f"{name} member(s) {', '.join(new)} appeared while the window was being exported "
-                    "(the source changed between its two reads); run the window again"
-                )
 
 
 def empty_schema(fields: list[str]) -> pa.Schema:
