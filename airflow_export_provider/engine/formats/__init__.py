@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import importlib
 
-from airflow_export_provider.engine.formats.protocol import Format, Preparation, RecordEncoder
+from airflow_export_provider.engine.formats.protocol import Format, GroupSpelling, Preparation, RecordEncoder
 from airflow_export_provider.spec import FormatSpec
 
-__all__ = ["Format", "Preparation", "RecordEncoder", "format_of"]
+__all__ = ["Format", "GroupSpelling", "Preparation", "RecordEncoder", "format_of"]
 
 MODULES = {
     "csv": "airflow_export_provider.engine.formats.csv",

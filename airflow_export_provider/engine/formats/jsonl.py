@@ -11,14 +11,38 @@ from typing import BinaryIO
 
 import pyarrow as pa
 
-from airflow_export_provider.engine.formats.json_kernels import json_members, json_objects_of, text_buffer
-from airflow_export_provider.engine.formats.protocol import Format, Preparation, StreamingEncoder
+from airflow_export_provider.engine.formats.json_kernels import (
+    concat,
+    json_member,
+    json_members,
+    json_objects_of,
+    text_buffer,
+)
+from airflow_export_provider.engine.formats.protocol import (
+    Format,
+    GroupSpelling,
+    Preparation,
+    StreamingEncoder,
+)
+from airflow_export_provider.engine.formats.values import json_text
 
 
 def prepare(batch: pa.RecordBatch) -> pa.RecordBatch:
     """Each member's JSON text, ``,"name":value`` or null (see ``formats.protocol.Preparation``)."""
     members = json_members(list(zip(batch.schema.names, batch.columns, strict=True)))
     return pa.RecordBatch.from_arrays(members, names=batch.schema.names)
+
+
+def member(name: str, values: pa.Array) -> pa.Array:
+    """One member of a group, ``,"name":value``, as ``prepare`` spells it inside a struct."""
+    return json_member("," + json_text(name) + ":", values)
+
+
+def group(name: str, member_texts: list[pa.Array], rows: int) -> pa.Array:
+    """A group (never null) from its members' texts: ``,"name":{…}``."""
+    if not member_texts:
+        return pa.repeat(pa.scalar("," + json_text(name) + ":{}", pa.string()), rows)
+    return concat("," + json_text(name) + ":", json_objects_of(member_texts))
 
 
 def lines(member_texts: list[pa.Array]) -> pa.Array:
@@ -46,6 +70,8 @@ FORMAT = Format(
     name="jsonl",
     extension="jsonl",
     content_type="application/x-ndjson; charset=utf-8",
-    preparation=Preparation(prepare, lines=lines, rows_at_once=16_384),
+    preparation=Preparation(
+        prepare, lines=lines, rows_at_once=16_384, group_spelling=GroupSpelling(member, group)
+    ),
     encoder=lambda spec: JsonLinesEncoder(),
 )

@@ -12,6 +12,22 @@ from airflow_export_provider.spec import FormatSpec
 
 
 @dataclass(frozen=True)
+class GroupSpelling:
+    """How a text format spells a group (a struct column) from its members' texts.
+
+    ``prepare`` of a one-column batch holding a struct named ``name`` equals
+    ``group(name, [member(field, values) for each member], rows)``, row by row, with a
+    member that is absent (null text) adding nothing. Routing uses the split to spell
+    each source property once per batch for all events that export it, instead of once
+    per event: kernel calls, not rows, set the speed of the text formats
+    (docs/performance.md, "JSON Lines").
+    """
+
+    member: Callable[[str, pa.Array], pa.Array]
+    group: Callable[[str, list[pa.Array], int], pa.Array]
+
+
+@dataclass(frozen=True)
 class Preparation:
     """How a format turns projected records into the columns its encoder writes.
 
@@ -35,12 +51,16 @@ class Preparation:
     ``pieces_own_rows`` is true when the encoder keeps rows across writes (Parquet holds
     rows for its row groups): each event's rows must then be arrays of their own, as a
     slice would keep the whole source batch alive.
+
+    ``group_spelling``, where the format has one, lets routing spell each event's
+    properties from members spelled once per batch (see :class:`GroupSpelling`).
     """
 
     prepare: Callable[[pa.RecordBatch], pa.RecordBatch]
     lines: Callable[[list[pa.Array]], pa.Array] | None = None
     rows_at_once: int = 32_768
     pieces_own_rows: bool = False
+    group_spelling: GroupSpelling | None = None
 
 
 class RecordEncoder(Protocol):

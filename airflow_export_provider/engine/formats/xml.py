@@ -26,7 +26,12 @@ from airflow_export_provider.engine.formats.json_kernels import (
     nested_as_json_text,
     text_buffer,
 )
-from airflow_export_provider.engine.formats.protocol import Format, Preparation, StreamingEncoder
+from airflow_export_provider.engine.formats.protocol import (
+    Format,
+    GroupSpelling,
+    Preparation,
+    StreamingEncoder,
+)
 from airflow_export_provider.engine.formats.values import timestamps_as_text
 
 _NOT_XML = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{fffe}\x{ffff}]"
@@ -68,10 +73,21 @@ def _join_present(parts: list[pa.Array]) -> pa.Array:
     return pc.binary_join_element_wise(*parts, "", null_handling="replace", null_replacement="")
 
 
+def entry_element(name: str, values: pa.Array) -> pa.Array:
+    """One member of a group: ``<entry><key>name</key><value>…</value></entry>``, null when absent."""
+    return concat(f"<entry><key>{escape(name)}</key><value>", value_text(values), "</value></entry>")
+
+
+def group_of_entries(name: str, entries: list[pa.Array], rows: int) -> pa.Array:
+    """A group (never null) from its entries: ``<name>…</name>``."""
+    if not entries:
+        return pa.repeat(pa.scalar(f"<{name}></{name}>", pa.string()), rows)
+    return concat(f"<{name}>", _join_present(entries), f"</{name}>")
+
+
 def group_element(name: str, group: pa.Array) -> pa.Array:
     entries = [
-        concat(f"<entry><key>{escape(field.name)}</key><value>", value_text(member), "</value></entry>")
-        for field, member in zip(group.type, group.flatten(), strict=True)
+        entry_element(field.name, member) for field, member in zip(group.type, group.flatten(), strict=True)
     ]
     inner = _join_present(entries) if entries else pc.if_else(group.is_valid(), "", _NULL_TEXT)
     element = concat(f"<{name}>", inner, f"</{name}>")
@@ -122,6 +138,11 @@ FORMAT = Format(
     name="xml",
     extension="xml",
     content_type="application/xml; charset=utf-8",
-    preparation=Preparation(prepare, lines=events_of, rows_at_once=8_192),
+    preparation=Preparation(
+        prepare,
+        lines=events_of,
+        rows_at_once=8_192,
+        group_spelling=GroupSpelling(entry_element, group_of_entries),
+    ),
     encoder=lambda spec: XmlEncoder(),
 )

@@ -36,7 +36,7 @@ def _column(batch: pa.RecordBatch, name: str) -> pa.Array:
     return batch.column(batch.schema.get_field_index(name))
 
 
-def _members(struct: pa.StructArray) -> dict[str, pa.Array]:
+def struct_members(struct: pa.StructArray) -> dict[str, pa.Array]:
     """A struct's members by name; ``flatten`` (unlike ``field``) folds a null parent into them."""
     return {field.name: child for field, child in zip(struct.type, struct.flatten(), strict=True)}
 
@@ -124,6 +124,7 @@ class Projector:
         self._decided = decided
         # Files holding every event (split: window, CSV/Parquet) give each event all their columns.
         self._shared_properties = decided.groups.get(WINDOW_PROPERTIES_GROUP)
+        self._property_columns: dict[str | None, list[tuple[pa.Field, list[str]]]] = {}
 
     def shared(self, batch: pa.RecordBatch) -> SharedRows:
         names = ["identity", "eventTime"]
@@ -147,8 +148,7 @@ class Projector:
         ``properties`` is :attr:`SharedRows.properties` of this event's rows.
         The second batch has no column when the event has no property columns.
         """
-        output_name = self._fields.events.output_name(event_name)
-        head = pa.RecordBatch.from_arrays([_constant(output_name, len(properties))], names=["eventName"])
+        head = self.event_head(event_name, len(properties))
         event_props = self._event_properties(event_name, properties)
         if event_props.type.num_fields:
             tail = pa.RecordBatch.from_arrays([event_props], names=["eventProps"])
@@ -156,10 +156,15 @@ class Projector:
             tail = pa.RecordBatch.from_arrays([], schema=pa.schema([]))
         return head, tail
 
+    def event_head(self, event_name: str | None, length: int) -> pa.RecordBatch:
+        """The event's output name, the first column of its records."""
+        output_name = self._fields.events.output_name(event_name)
+        return pa.RecordBatch.from_arrays([_constant(output_name, length)], names=["eventName"])
+
     def _identity(self, batch: pa.RecordBatch) -> pa.StructArray:
         spec = self._fields.identifiers
         available = {name: _column(batch, name) for name in STANDARD_IDENTIFIERS}
-        custom = _members(_column(batch, "custom_identities"))
+        custom = struct_members(_column(batch, "custom_identities"))
         decided_custom = [f.name for f in self._decided.groups.get(IDENTITY_GROUP, pa.schema([]))]
         use = spec.use if spec.use is not None else (*STANDARD_IDENTIFIERS, *decided_custom)
         values = [_as_text(available.get(name, custom.get(name)), batch.num_rows) for name in use]
@@ -190,7 +195,7 @@ class Projector:
         return times.cast(pa.timestamp(times.type.unit, tz=spec.timezone))
 
     def _groups(self, batch: pa.RecordBatch) -> list[_Group]:
-        profile = _members(_column(batch, "profile"))
+        profile = struct_members(_column(batch, "profile"))
         decided = self._decided.groups.get(PROFILE_GROUP, pa.schema([]))
         if self._fields.profile == "all":
             sources = {f.name: f.name for f in decided}
@@ -208,29 +213,41 @@ class Projector:
             _Group("commPrefs", _subset(_column(batch, "comm_prefs"), self._fields.comm_prefs)),
         ]
 
+    def property_columns(self, event_name: str | None) -> list[tuple[pa.Field, list[str]]]:
+        """The event's property columns (decided name and type) and the source properties feeding each."""
+        columns = self._property_columns.get(event_name)
+        if columns is None:
+            decided = self._decided.events.get(event_name)
+            if decided is None:
+                raise EventSchemaError(
+                    f"event {event_name!r} appeared after the window's columns were decided; the source "
+                    "changed during the export. Re-run the window."
+                )
+            if self._shared_properties is not None:
+                decided = self._shared_properties
+            feeds = dict(property_sources(self._fields, event_name, [f.name for f in decided]))
+            columns = [(column, feeds.get(column.name, [])) for column in decided]
+            self._property_columns[event_name] = columns
+        return columns
+
+    def fitted(
+        self, event_name: str | None, column: pa.Field, found: Sequence[pa.Array], length: int
+    ) -> pa.Array:
+        """One property column of an event from the source arrays feeding it (first non-null wins)."""
+        where = f"property {column.name!r} of event {event_name!r}"
+        fitted = [_fit(array, column.type, length, where) for array in found]
+        if not fitted:
+            return pa.nulls(length, column.type)
+        return fitted[0] if len(fitted) == 1 else pc.coalesce(*fitted)
+
     def _event_properties(self, event_name: str | None, properties: pa.StructArray) -> pa.StructArray:
-        decided = self._decided.events.get(event_name)
-        if decided is None:
-            raise EventSchemaError(
-                f"event {event_name!r} appeared after the window's columns were decided; the source "
-                "changed during the export. Re-run the window."
-            )
-        if self._shared_properties is not None:
-            decided = self._shared_properties
-        members = _members(properties)
-        feeds = dict(property_sources(self._fields, event_name, [f.name for f in decided]))
-        arrays = []
-        for column in decided:
-            found = [members[name] for name in feeds.get(column.name, []) if name in members]
-            where = f"property {column.name!r} of event {event_name!r}"
-            fitted = [_fit(array, column.type, len(properties), where) for array in found]
-            if not fitted:
-                arrays.append(pa.nulls(len(properties), column.type))
-            elif len(fitted) == 1:
-                arrays.append(fitted[0])
-            else:
-                arrays.append(pc.coalesce(*fitted))
-        return pa.StructArray.from_arrays(arrays, fields=list(decided))
+        members = struct_members(properties)
+        columns = self.property_columns(event_name)
+        arrays = [
+            self.fitted(event_name, column, [members[n] for n in sources if n in members], len(properties))
+            for column, sources in columns
+        ]
+        return pa.StructArray.from_arrays(arrays, fields=[column for column, _ in columns])
 
 
 def side_by_side(batches: Sequence[pa.RecordBatch]) -> pa.RecordBatch:
@@ -287,7 +304,7 @@ def _present_values_per_row(arrays: Sequence[pa.Array], length: int) -> pa.ListA
 
 
 def _subset(struct: pa.StructArray, selected: str | tuple[str, ...]) -> pa.StructArray:
-    members = _members(struct)
+    members = struct_members(struct)
     names = list(members) if selected == "all" else list(selected)
     fields = [struct.type.field(struct.type.get_field_index(name)) for name in names]
     return pa.StructArray.from_arrays([members[name] for name in names], fields=fields)

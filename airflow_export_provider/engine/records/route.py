@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 
 from airflow_export_provider.engine.formats import Preparation
 from airflow_export_provider.engine.records.project import Projector, select_events, side_by_side
+from airflow_export_provider.engine.records.spelled_properties import SpelledProperties
 from airflow_export_provider.spec.fields import FieldsSpec
 
 EventRows = list[tuple[str | None, pa.RecordBatch]]
@@ -76,12 +77,22 @@ def event_rows(
             for name, offset, count in groups.spans
         ]
     shared = preparation.prepare(rows.columns)
+    spelled = (
+        SpelledProperties(projector, rows.properties, preparation.group_spelling)
+        if preparation.group_spelling is not None
+        else None
+    )
     pieces = []
     for name, offset, count in groups.spans:
-        head, tail = projector.event_columns(name, rows.properties.slice(offset, count))
-        prepared = side_by_side(
-            [preparation.prepare(head), shared.slice(offset, count), preparation.prepare(tail)]
-        )
+        if spelled is not None:
+            head, tail = (
+                preparation.prepare(projector.event_head(name, count)),
+                spelled.of(name, offset, count),
+            )
+        else:
+            head, raw_tail = projector.event_columns(name, rows.properties.slice(offset, count))
+            head, tail = preparation.prepare(head), preparation.prepare(raw_tail)
+        prepared = side_by_side([head, shared.slice(offset, count), tail])
         if preparation.lines is not None:
             prepared = pa.RecordBatch.from_arrays([preparation.lines(prepared.columns)], names=["line"])
         pieces.append((name, prepared))
