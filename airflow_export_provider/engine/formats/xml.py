@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from airflow_export_provider.engine.formats.json_kernels import (
     concat,
     json_values,
+    may_hold_control_characters,
     nested_as_json_text,
     text_buffer,
 )
@@ -41,7 +42,11 @@ _NULL_TEXT = pa.scalar(None, pa.string())
 def xml_text(texts: pa.Array) -> pa.Array:
     """Text escaped for element content; characters XML 1.0 forbids become U+FFFD."""
     texts = texts.cast(pa.string())
-    if len(texts) and pc.any(pc.match_substring_regex(texts, _NOT_XML)).as_py():
+    if (
+        len(texts)
+        and may_hold_control_characters(texts)
+        and pc.any(pc.match_substring_regex(texts, _NOT_XML)).as_py()
+    ):
         texts = pc.replace_substring_regex(texts, _NOT_XML, "\ufffd")
     for character, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
         texts = pc.replace_substring(texts, character, entity)
