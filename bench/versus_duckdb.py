@@ -84,7 +84,10 @@ def duckdb_run(lake_file: Path, out: Path, fmt: str, shape: str, rows: int) -> R
     return Run("duckdb", shape, rows, fmt, wall, inside, rss)
 
 
-def ours_run(lake: Path, out: Path, fmt: str, shape: str, rows: int, work: Path) -> Run:
+def ours_run(
+    lake: Path, out: Path, fmt: str, shape: str, rows: int, work: Path, code: Path | None = None
+) -> Run:
+    """``airflow-export run`` of the day; ``code``: a checkout whose package runs instead ("before")."""
     shutil.rmtree(out, ignore_errors=True)
     definition = work / f"versus-{fmt}.yaml"
     definition.write_text(
@@ -101,13 +104,14 @@ def ours_run(lake: Path, out: Path, fmt: str, shape: str, rows: int, work: Path)
         "--end",
         (DAY + dt.timedelta(days=1)).isoformat(),
     ]
-    wall, rss, text = timed(command, dict(os.environ))
+    env = dict(os.environ, PYTHONPATH=str(code)) if code is not None else dict(os.environ)
+    wall, rss, text = timed(command, env)
     found = re.search(r"exported in ([^\n]+)", text)
     if found is None or f"{rows:,} records" not in text:
         raise RuntimeError(f"ours did not report {rows:,} records:\n{text[-2000:]}")
     inside = seconds_of(found.group(1))
     shutil.rmtree(out, ignore_errors=True)
-    return Run("ours", shape, rows, fmt, wall, inside, rss)
+    return Run("ours" if code is None else "before", shape, rows, fmt, wall, inside, rss)
 
 
 def seconds_of(duration: str) -> float:
@@ -130,6 +134,25 @@ def table(runs: list[Run]) -> str:
             f"| {ours.rate:,.0f} | {peer.rate:,.0f} | **{peer.wall / ours.wall:.2f}** "
             f"| {ours.inside:.1f} s | {peer.inside:.1f} s | {ours.peak_rss_mb:,.0f} MB "
             f"| {peer.peak_rss_mb:,.0f} MB | {ours.peak_rss_mb / peer.peak_rss_mb:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def before_table(runs: list[Run]) -> str:
+    """Before and after against the same DuckDB runs (``--before``)."""
+    by = {(r.tool, r.shape, r.rows, r.fmt): r for r in runs}
+    lines = [
+        "| shape | rows | format | before wall | ours wall | DuckDB wall | before/DuckDB speed "
+        "| ours/DuckDB speed | before peak RSS | ours peak RSS |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for before in (r for r in runs if r.tool == "before"):
+        key = (before.shape, before.rows, before.fmt)
+        ours, peer = by[("ours", *key)], by[("duckdb", *key)]
+        lines.append(
+            f"| {before.shape} | {before.rows:,} | {before.fmt} | {before.wall:.1f} s | {ours.wall:.1f} s "
+            f"| {peer.wall:.1f} s | {peer.wall / before.wall:.2f} | **{peer.wall / ours.wall:.2f}** "
+            f"| {before.peak_rss_mb:,.0f} MB | {ours.peak_rss_mb:,.0f} MB |"
         )
     return "\n".join(lines)
 
@@ -180,6 +203,7 @@ def main() -> None:
     parser.add_argument("--formats", nargs="+", choices=FORMATS, default=list(FORMATS))
     parser.add_argument("--no-small", action="store_true", help="skip the 20k-event window")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "versus-duckdb-latest.md")
+    parser.add_argument("--before", type=Path, help="a checkout of an earlier commit, run too as 'before'")
     args = parser.parse_args()
     print(machine(), flush=True)
     runs: list[Run] = []
@@ -194,6 +218,11 @@ def main() -> None:
                     for run in (
                         duckdb_run(lake_file, work / "out-duckdb", fmt, shape, rows),
                         ours_run(lake, work / "out-ours", fmt, shape, rows, work),
+                        *(
+                            [ours_run(lake, work / "out-ours", fmt, shape, rows, work, args.before)]
+                            if args.before
+                            else []
+                        ),
                     ):
                         runs.append(run)
                         print(
@@ -205,7 +234,10 @@ def main() -> None:
         small = "" if args.no_small else small_window(work)
     from run import write_report
 
-    write_report(args.out, machine(), f"{table(runs)}\n\n{small}")
+    report = f"{table(runs)}\n\n"
+    if args.before:
+        report += f"Before ({args.before}) and after, same run:\n\n{before_table(runs)}\n\n"
+    write_report(args.out, machine(), report + small)
 
 
 if __name__ == "__main__":
