@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import resource
 import sys
 import time
 from typing import Any
@@ -31,6 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from isal import igzip_threaded
+from peak import peak_rss_mb
 
 from airflow_export_provider.engine.formats.json_kernels import text_buffer
 from airflow_export_provider.engine.formats.xml import event_elements
@@ -170,7 +170,7 @@ def main() -> None:
     rows = export(fmt, lake_file, sink)
     sink.close()
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mb()
     print(json.dumps({"records": rows, "bytes": sink.size, "seconds": seconds, "cpu_seconds": cpu,
                       "peak_rss_mb": peak, "files": 1}))  # fmt: skip
 

@@ -13,10 +13,11 @@ JSON line: the COPY's own seconds, CPU seconds, peak RSS and bytes written.
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
 from pathlib import Path
+
+from peak import peak_rss_mb
 
 OPTIONS = {
     "csv": "FORMAT csv, COMPRESSION gzip, HEADER true",
@@ -49,7 +50,7 @@ def main() -> None:
     files = [path for path in out.rglob("*") if path.is_file()]
     print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "files": len(files),
                       "bytes": sum(path.stat().st_size for path in files),
-                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))  # fmt: skip
+                      "peak_rss_mb": peak_rss_mb()}))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -10,10 +10,11 @@ JSON line: records, bytes, files, seconds, CPU seconds (all threads) and peak RS
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
 from pathlib import Path
+
+from peak import peak_rss_mb
 
 
 def import_before_the_clock() -> None:
@@ -52,7 +53,7 @@ def main() -> None:
     if profiler is not None:
         profiler.stop()
         Path(profile_to).write_text(profiler.output_text(unicode=True, show_all=False, timeline=False))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mb()
     print(json.dumps({"records": result["records"], "bytes": result["bytes"], "files": result["files"],
                       "seconds": seconds, "cpu_seconds": cpu, "peak_rss_mb": peak}))  # fmt: skip
 

@@ -21,13 +21,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from peak import peak_rss_mb
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -57,7 +58,7 @@ def child(loader: str) -> dict[str, Any]:
         "serialise_s": serialise,
         "dags": len(serialised),
         "import_errors": len(bag.import_errors),
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak_rss_mb(),
         "heavy_imports": sorted(name for name in HEAVY if name in sys.modules and name not in already),
     }
 

@@ -11,9 +11,10 @@ JSON as records, Parquet with pandas' default. Prints one JSON line like the oth
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
+
+from peak import peak_rss_mb
 
 
 def main() -> None:
@@ -41,7 +42,7 @@ def main() -> None:
 
     client = S3Hook(aws_conn_id="aws_default").get_conn()
     listed = client.list_objects_v2(Bucket=bucket, Prefix=key)["Contents"]
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mb()
     print(json.dumps({"records": None, "bytes": sum(o["Size"] for o in listed), "files": len(listed),
                       "seconds": seconds, "cpu_seconds": cpu, "peak_rss_mb": peak}))  # fmt: skip
 

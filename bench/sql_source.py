@@ -44,18 +44,10 @@ from tests.sql_events import COLUMNS, TABLE  # noqa: E402
 DAY = dt.date(2025, 3, 1)
 GROUPS = ("custom_identities", "profile", "device", "comm_prefs", "properties")
 
-# The child's own peak: VmHWM starts afresh at exec, while ru_maxrss keeps the parent's
-# peak from before the fork (this parent has loaded the table, ~400 MB).
-PEAK = """
-def peak_rss_mb():
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-"""
-
 CHILD = """
 import json, sys, tempfile, time
-{PEAK}import pendulum
+from peak import peak_rss_mb
+import pendulum
 from airflow_export_provider.engine.run import export_window
 from airflow_export_provider.engine.sources.sql import SqlSource
 from airflow_export_provider.engine.windows import Window
@@ -77,11 +69,12 @@ result = export_window(spec, window, source=source, destination=destination_for(
 seconds = time.perf_counter() - started
 print(json.dumps({"records": result.records, "bytes": result.bytes, "seconds": seconds,
                   "peak_rss_mb": peak_rss_mb()}))
-""".replace("{PEAK}", PEAK)
+"""
 
 COPY_ONLY = """
 import json, sys, time
-{PEAK}import psycopg
+from peak import peak_rss_mb
+import psycopg
 from isal import igzip_threaded
 server, out = json.loads(sys.argv[1]), sys.argv[2]
 started = time.perf_counter()
@@ -96,7 +89,7 @@ with psycopg.connect(**server) as db, db.cursor() as cursor, sink:
 seconds = time.perf_counter() - started
 print(json.dumps({"records": rows, "seconds": seconds,
                   "peak_rss_mb": peak_rss_mb()}))
-""".replace("{PEAK}", PEAK)
+"""
 
 
 def load(postgres: Postgres, rows: int, database: str) -> float:
@@ -156,7 +149,11 @@ def export(
     }  # fmt: skip
     connection = {"conn_type": "postgres", "host": postgres.host, "port": postgres.port,
                   "login": postgres.user, "schema": database}  # fmt: skip
-    env = {**os.environ, "AIRFLOW_CONN_BENCH_DB": json.dumps(connection), "PYTHONPATH": f"{code}:{REPO}"}
+    env = {
+        **os.environ,
+        "AIRFLOW_CONN_BENCH_DB": json.dumps(connection),
+        "PYTHONPATH": f"{code}:{REPO}:{REPO / 'bench'}",
+    }
     server = json.dumps(
         {"host": postgres.host, "port": postgres.port, "user": postgres.user, "pid": postgres.pid}
     )
@@ -166,9 +163,8 @@ def export(
 def copy_only(postgres: Postgres, database: str, out: Path) -> dict[str, float]:
     """The day through ``COPY … TO STDOUT`` and gzip into one file, in a fresh process."""
     server = {"host": postgres.host, "port": postgres.port, "user": postgres.user, "dbname": database}
-    return _child(
-        [sys.executable, "-c", COPY_ONLY, json.dumps(server), str(out / "events.csv.gz")], dict(os.environ)
-    )
+    env = {**os.environ, "PYTHONPATH": str(REPO / "bench")}
+    return _child([sys.executable, "-c", COPY_ONLY, json.dumps(server), str(out / "events.csv.gz")], env)
 
 
 def _child(command: list[str], env: dict[str, str], cwd: Path = REPO) -> dict[str, float]:
