@@ -21,9 +21,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from airflow_export_provider.engine.formats.json_kernels import (
+    bytes_found,
     concat,
+    join_present,
     json_values,
-    may_hold_control_characters,
     nested_as_json_text,
     text_buffer,
 )
@@ -36,20 +37,25 @@ from airflow_export_provider.engine.formats.protocol import (
 from airflow_export_provider.engine.formats.values import timestamps_as_text
 
 _NOT_XML = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{fffe}\x{ffff}]"
+_XML_CONTROLS = b"\t\n\r"  # the control characters XML 1.0 allows
 _NULL_TEXT = pa.scalar(None, pa.string())
 
 
 def xml_text(texts: pa.Array) -> pa.Array:
-    """Text escaped for element content; characters XML 1.0 forbids become U+FFFD."""
+    """Text escaped for element content; characters XML 1.0 forbids become U+FFFD.
+
+    Only the characters the column holds are replaced (``json_kernels.bytes_found``): a
+    forbidden one is a control byte other than tab, newline and return, or starts with
+    the byte 0xEF (U+FFFE and U+FFFF), and only then is the regex searched.
+    """
     texts = texts.cast(pa.string())
-    if (
-        len(texts)
-        and may_hold_control_characters(texts)
-        and pc.any(pc.match_substring_regex(texts, _NOT_XML)).as_py()
-    ):
+    found = bytes_found(texts, b"&<>\xef", below=0x20)
+    may_be_forbidden = any(code == 0xEF or (code < 0x20 and code not in _XML_CONTROLS) for code in found)
+    if may_be_forbidden and pc.any(pc.match_substring_regex(texts, _NOT_XML)).as_py():
         texts = pc.replace_substring_regex(texts, _NOT_XML, "\ufffd")
     for character, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
-        texts = pc.replace_substring(texts, character, entity)
+        if ord(character) in found:
+            texts = pc.replace_substring(texts, character, entity)
     return texts
 
 
@@ -73,11 +79,6 @@ def value_text(array: pa.Array) -> pa.Array:
     return xml_text(array.cast(pa.string()))
 
 
-def _join_present(parts: list[pa.Array]) -> pa.Array:
-    """Concatenate, absent (null) parts contributing nothing."""
-    return pc.binary_join_element_wise(*parts, "", null_handling="replace", null_replacement="")
-
-
 def entry_element(name: str, values: pa.Array) -> pa.Array:
     """One member of a group: ``<entry><key>name</key><value>…</value></entry>``, null when absent."""
     return concat(f"<entry><key>{escape(name)}</key><value>", value_text(values), "</value></entry>")
@@ -87,14 +88,14 @@ def group_of_entries(name: str, entries: list[pa.Array], rows: int) -> pa.Array:
     """A group (never null) from its entries: ``<name>…</name>``."""
     if not entries:
         return pa.repeat(pa.scalar(f"<{name}></{name}>", pa.string()), rows)
-    return concat(f"<{name}>", _join_present(entries), f"</{name}>")
+    return concat(f"<{name}>", join_present(entries), f"</{name}>")
 
 
 def group_element(name: str, group: pa.Array) -> pa.Array:
     entries = [
         entry_element(field.name, member) for field, member in zip(group.type, group.flatten(), strict=True)
     ]
-    inner = _join_present(entries) if entries else pc.if_else(group.is_valid(), "", _NULL_TEXT)
+    inner = join_present(entries) if entries else pc.if_else(group.is_valid(), "", _NULL_TEXT)
     element = concat(f"<{name}>", inner, f"</{name}>")
     return pc.if_else(group.is_valid(), element, _NULL_TEXT)
 
@@ -112,9 +113,7 @@ def prepare(batch: pa.RecordBatch) -> pa.RecordBatch:
 
 def events_of(elements: list[pa.Array]) -> pa.Array:
     """``<Event>`` elements from prepared columns (any grouping of them), one line each."""
-    return pc.binary_join_element_wise(
-        "<Event>", *elements, "</Event>\n", "", null_handling="replace", null_replacement=""
-    )
+    return join_present(["<Event>", *elements, "</Event>\n"])
 
 
 def event_elements(batch: pa.RecordBatch) -> pa.Array:
