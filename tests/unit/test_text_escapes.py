@@ -11,7 +11,12 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airflow_export_provider.engine.formats.json_kernels import bytes_found, json_string
+from airflow_export_provider.engine.formats.json_kernels import (
+    bytes_found,
+    json_member,
+    json_objects,
+    json_string,
+)
 from airflow_export_provider.engine.formats.xml import xml_text
 
 # Text rich in what needs escaping: quotes, backslashes, controls, XML specials, U+FFFE/FFFF.
@@ -61,3 +66,32 @@ def test_only_the_bytes_present_are_found() -> None:
     assert bytes_found(column, b'"\\', below=0x20) == b"\t"
     assert bytes_found(pa.array([], pa.string()), b'"', below=0x20) == b""
     assert bytes_found(pa.array([None, None], pa.string()), b'"', below=0x20) == b""
+
+
+_NAMES = st.lists(st.sampled_from(["a", "{,", '"{,"', ",", "é", "x{"]), min_size=1, max_size=4, unique=True)
+_VALUE = st.none() | st.sampled_from(["{,", ',"a":{,', "v"])
+
+
+@given(names=_NAMES, data=st.data())
+@settings(max_examples=200, deadline=None)
+def test_objects_are_what_json_dumps_writes_whatever_the_names(names: list[str], data: st.DataObject) -> None:
+    """Names and values holding ``{,`` cannot confuse the removal of the first member's comma,
+    whether the first member is present in every row or not, at the top or inside a group."""
+    inner = pa.struct([(name, pa.string()) for name in names])
+    kind = pa.struct([*((name, pa.string()) for name in names), ("group", inner)])
+    row = st.fixed_dictionaries({name: _VALUE for name in names})
+    record = st.fixed_dictionaries({**{name: _VALUE for name in names}, "group": st.none() | row})
+    rows = data.draw(st.lists(record, min_size=1, max_size=8))
+    column = pa.array(rows, kind)
+    members = [(field.name, child) for field, child in zip(column.type, column.flatten(), strict=True)]
+    ordered = column.to_pylist()  # in the struct's member order
+    expected = [json.dumps(_present(row), ensure_ascii=False, separators=(",", ":")) for row in ordered]
+    assert json_objects(members).to_pylist() == expected
+    assert json_member(',"{,":', column).to_pylist() == [',"{,":' + text for text in expected]
+    with_nulls = pa.array([*rows, None], kind)
+    assert json_member(',"{,":', with_nulls).to_pylist() == [',"{,":' + text for text in expected] + [None]
+
+
+def _present(record: dict[str, object]) -> dict[str, object]:
+    """The record as the export writes it: null members left out, at every depth."""
+    return {k: _present(v) if isinstance(v, dict) else v for k, v in record.items() if v is not None}

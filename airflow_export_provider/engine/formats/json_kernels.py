@@ -85,9 +85,7 @@ def json_values(array: pa.Array) -> pa.Array:
     """The JSON text of each value; null where the member is to be left out."""
     kind = array.type
     if pa.types.is_struct(kind):
-        members = [(field.name, child) for field, child in zip(kind, array.flatten(), strict=True)]
-        objects = json_objects(members)
-        return pc.if_else(array.is_valid(), objects, pa.scalar(None, pa.string()))
+        return _object_texts(array, "{")
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         return json_string(array.cast(pa.string()))
     if pa.types.is_timestamp(kind) or pa.types.is_date(kind) or pa.types.is_time(kind):
@@ -118,21 +116,36 @@ def json_member(prefix: str, values: pa.Array) -> pa.Array:
         return concat(prefix + '"', json_escaped(values.cast(pa.string())), '"')
     if pa.types.is_timestamp(kind) or pa.types.is_date(kind) or pa.types.is_time(kind):
         return concat(prefix + '"', json_escaped(timestamps_as_text(values).cast(pa.string())), '"')
+    if pa.types.is_struct(kind):
+        return _object_texts(values, prefix + "{")  # the prefix joins the object, not a copy of it
     return concat(prefix, json_values(values))
 
 
-def json_objects_of(member_texts: list[pa.Array], end: str = "") -> pa.Array:
-    """Objects from :func:`json_members` columns (any grouping of them), ``end`` after each."""
+def _object_texts(struct: pa.StructArray, start: str) -> pa.Array:
+    """``start`` and each row's object; null where the struct is null (a mask, a copy of the
+    text, only when it has nulls)."""
+    members = [(field.name, child) for field, child in zip(struct.type, struct.flatten(), strict=True)]
+    objects = json_objects(members, start)
+    if not struct.null_count:
+        return objects
+    return pc.if_else(struct.is_valid(), objects, pa.scalar(None, pa.string()))
+
+
+def json_objects_of(member_texts: list[pa.Array], end: str = "", start: str = "{") -> pa.Array:
+    """Objects from :func:`json_members` columns (any grouping of them): ``start`` (which ends
+    with the object's ``{``), the members, ``}`` and ``end``."""
     # Each present member is `,"name":value`; absent ones are empty, and the comma of each
     # row's first present member must go. When the first column is present in every row (an
-    # event's name, a group), its commas are cut from that short column alone; otherwise the
-    # joined text's one "{," is replaced, a second pass over the whole objects.
-    # (binary_join_element_wise's null_handling="skip" drops rows whose inputs are all null
-    # in pyarrow 26, so it is not used.)
+    # event's name, a group), its commas are cut from that short column alone. Otherwise the
+    # one comma after `start` is replaced, a second pass over the whole objects; a row is
+    # `start` followed by a comma or by nothing but `}` and `end`, so the first match is
+    # that comma. (binary_join_element_wise's null_handling="skip" drops rows whose inputs
+    # are all null in pyarrow 26, so it is not used.)
     first, rest = member_texts[0], member_texts[1:]
     if first.null_count == 0:
-        return join_present(["{", pc.utf8_slice_codeunits(first, 1), *rest, "}" + end])
-    return pc.replace_substring(join_present(["{", *member_texts, "}" + end]), "{,", "{", max_replacements=1)
+        return join_present([start, pc.utf8_slice_codeunits(first, 1), *rest, "}" + end])
+    joined = join_present([start, *member_texts, "}" + end])
+    return pc.replace_substring(joined, start + ",", start, max_replacements=1)
 
 
 def join_present(pieces: list[str | pa.Array]) -> pa.Array:
@@ -140,11 +153,11 @@ def join_present(pieces: list[str | pa.Array]) -> pa.Array:
     return pc.binary_join_element_wise(*pieces, "", null_handling="replace", null_replacement="")
 
 
-def json_objects(members: list[tuple[str, pa.Array]]) -> pa.Array:
+def json_objects(members: list[tuple[str, pa.Array]], start: str = "{") -> pa.Array:
     """One JSON object per row from named columns, null members left out; never null itself."""
     if not members:
         raise ValueError("an object needs at least one member column")
-    objects = json_objects_of(json_members(members))
+    objects = json_objects_of(json_members(members), start=start)
     assert len(objects) == len(members[0][1])
     return objects
 

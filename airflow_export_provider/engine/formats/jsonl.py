@@ -12,7 +12,6 @@ from typing import BinaryIO
 import pyarrow as pa
 
 from airflow_export_provider.engine.formats.json_kernels import (
-    concat,
     json_member,
     json_members,
     json_objects_of,
@@ -42,7 +41,7 @@ def group(name: str, member_texts: list[pa.Array], rows: int) -> pa.Array:
     """A group (never null) from its members' texts: ``,"name":{…}``."""
     if not member_texts:
         return pa.repeat(pa.scalar("," + json_text(name) + ":{}", pa.string()), rows)
-    return concat("," + json_text(name) + ":", json_objects_of(member_texts))
+    return json_objects_of(member_texts, start="," + json_text(name) + ":{")
 
 
 def lines(member_texts: list[pa.Array]) -> pa.Array:
