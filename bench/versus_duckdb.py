@@ -11,7 +11,9 @@ format (CSV.gz, JSON Lines.gz, Parquet zstd):
 - **duckdb**: ``bench/duckdb_copy.py``, DuckDB's ``COPY … PARTITION_BY (event_name)``
   (one folder per event, as ours writes one series per event) to a local folder;
 - **ours**: ``airflow-export run`` of a definition with a local folder destination: the
-  whole command a user runs, start-up included.
+  whole command a user runs, start-up included. By default the export's first window
+  (its columns decided by a property scan); with ``--decided`` the next window of a
+  running export (columns decided before: no scan, ``engine.run.write_with_known_columns``).
 
 Both are timed from outside (the whole process, wall clock) and inside (DuckDB's COPY;
 the export's own "exported in" line), with the process's own peak RSS (``wait4``, in a
@@ -101,9 +103,20 @@ def duckdb_run(lake_file: Path, out: Path, fmt: str, shape: str, rows: int) -> R
 
 
 def ours_run(
-    lake: Path, out: Path, fmt: str, shape: str, rows: int, work: Path, code: Path | None = None
+    lake: Path,
+    out: Path,
+    fmt: str,
+    shape: str,
+    rows: int,
+    work: Path,
+    code: Path | None = None,
+    decided: bool = False,
 ) -> Run:
-    """``airflow-export run`` of the day; ``code``: a checkout whose package runs instead ("before")."""
+    """``airflow-export run`` of the day; ``code``: a checkout whose package runs instead ("before").
+
+    ``decided``: the window of a running export, whose columns an earlier window decided: a
+    first, unmeasured run leaves its ``_schema`` and nothing else for the measured one.
+    """
     shutil.rmtree(out, ignore_errors=True)
     definition = work / f"versus-{fmt}.yaml"
     definition.write_text(
@@ -121,6 +134,11 @@ def ours_run(
         (DAY + dt.timedelta(days=1)).isoformat(),
     ]
     env = dict(os.environ, PYTHONPATH=str(code)) if code is not None else dict(os.environ)
+    if decided:
+        timed(command, env)
+        for child in out.iterdir():
+            if child.name != "_schema":
+                shutil.rmtree(child)
     wall, rss, text = timed(command, env)
     found = re.search(r"exported in ([^\n]+)", text)
     if found is None or f"{rows:,} records" not in text:
@@ -220,6 +238,9 @@ def main() -> None:
     parser.add_argument("--no-small", action="store_true", help="skip the 20k-event window")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "versus-duckdb-latest.md")
     parser.add_argument("--before", type=Path, help="a checkout of an earlier commit, run too as 'before'")
+    parser.add_argument(
+        "--decided", action="store_true", help="ours as the next window of a running export (columns decided)"
+    )
     args = parser.parse_args()
     print(machine(), flush=True)
     runs: list[Run] = []
@@ -233,9 +254,13 @@ def main() -> None:
                 for fmt in args.formats:
                     for run in (
                         duckdb_run(lake_file, work / "out-duckdb", fmt, shape, rows),
-                        ours_run(lake, work / "out-ours", fmt, shape, rows, work),
+                        ours_run(lake, work / "out-ours", fmt, shape, rows, work, decided=args.decided),
                         *(
-                            [ours_run(lake, work / "out-ours", fmt, shape, rows, work, args.before)]
+                            [
+                                ours_run(
+                                    lake, work / "out-ours", fmt, shape, rows, work, args.before, args.decided
+                                )
+                            ]
                             if args.before
                             else []
                         ),

@@ -33,9 +33,11 @@ DAY_2 = Window(pendulum.datetime(2025, 3, 2), pendulum.datetime(2025, 3, 3))
 
 
 def spec_for(lake: Path, out: Path, fmt: str, **fields: Any) -> ExportSpec:
+    """Text files uncompressed, so their bytes are the records' text itself."""
+    file_format = {"type": fmt} if fmt == "parquet" else {"type": fmt, "compression": "none"}
     return ExportSpec.from_mapping({
         "export_id": "known", "account_id": "acme", "source": {"type": "lake", "path": str(lake)},
-        "destination": {"type": "local", "path": str(out)}, "format": {"type": fmt},
+        "destination": {"type": "local", "path": str(out)}, "format": file_format,
         "schedule": {"every": "24h"}, "fields": fields})  # fmt: skip
 
 
