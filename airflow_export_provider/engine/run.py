@@ -394,11 +394,14 @@ def write_window(
             writer.batch_done()
             progress.batch_done(writer)
         files = writer.close()
-    except BaseException:
+    except BaseException as error:
         batches.close()  # the source stops reading before its uploads are aborted
         writer.abort()
         rejected.abort()
-        log.error("window %s: export failed; nothing was published, the window is as it was", window.label)
+        if presence is None or not isinstance(error, EventSchemaError):  # else a scan follows
+            log.error(
+                "window %s: export failed; nothing was published, the window is as it was", window.label
+            )
         raise
     finally:
         if quarantining is not None:
