@@ -102,7 +102,12 @@ def json_values(array: pa.Array) -> pa.Array:
 
 def json_members(members: list[tuple[str, pa.Array]]) -> list[pa.Array]:
     """Each member as ``,"name":value`` per row; null where the member is left out."""
-    return [json_member("," + json_text(name) + ":", values) for name, values in members]
+    return [json_member(member_prefix(name), values) for name, values in members]
+
+
+def member_prefix(name: str) -> str:
+    """``,"name":``, what every member's text starts with (``json_objects_of`` drops the first comma)."""
+    return "," + json_text(name) + ":"
 
 
 def json_member(prefix: str, values: pa.Array) -> pa.Array:

@@ -15,6 +15,7 @@ from airflow_export_provider.engine.formats.json_kernels import (
     json_member,
     json_members,
     json_objects_of,
+    member_prefix,
     text_buffer,
 )
 from airflow_export_provider.engine.formats.protocol import (
@@ -23,7 +24,6 @@ from airflow_export_provider.engine.formats.protocol import (
     Preparation,
     StreamingEncoder,
 )
-from airflow_export_provider.engine.formats.values import json_text
 
 
 def prepare(batch: pa.RecordBatch) -> pa.RecordBatch:
@@ -34,14 +34,14 @@ def prepare(batch: pa.RecordBatch) -> pa.RecordBatch:
 
 def member(name: str, values: pa.Array) -> pa.Array:
     """One member of a group, ``,"name":value``, as ``prepare`` spells it inside a struct."""
-    return json_member("," + json_text(name) + ":", values)
+    return json_member(member_prefix(name), values)
 
 
 def group(name: str, member_texts: list[pa.Array], rows: int) -> pa.Array:
     """A group (never null) from its members' texts: ``,"name":{…}``."""
     if not member_texts:
-        return pa.repeat(pa.scalar("," + json_text(name) + ":{}", pa.string()), rows)
-    return json_objects_of(member_texts, start="," + json_text(name) + ":{")
+        return pa.repeat(pa.scalar(member_prefix(name) + "{}", pa.string()), rows)
+    return json_objects_of(member_texts, start=member_prefix(name) + "{")
 
 
 def lines(member_texts: list[pa.Array]) -> pa.Array:
