@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pendulum
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 
-from airflow_export_provider.engine.sources.lake import row_groups_overlapping
+from airflow_export_provider.engine.sources.lake import LakeSource, row_groups_overlapping
 from airflow_export_provider.engine.windows import Window
 
 UTC = dt.timezone.utc
@@ -69,3 +70,22 @@ def test_without_usable_statistics_every_group_is_read(tmp_path: Path, options: 
         **options,
     )
     assert groups(path) == [0, 1, 2]
+
+
+def test_progress_counts_the_rows_of_the_groups_a_read_decodes(tmp_path: Path) -> None:
+    """``rows_to_scan`` (the percentage of a long window) counts from the spans kept at the schema
+    read, and a read then decodes exactly those rows, in every file of the window."""
+    folder = tmp_path / "date=2025-03-01"
+    folder.mkdir()
+    for name, hours in {"a": [1, 8, 9, 9, 17], "b": [12, 12, 12, 23]}.items():
+        times = [DAY + dt.timedelta(hours=h) for h in hours]
+        table = pa.table(
+            {"event_time": pa.array(times, pa.timestamp("us", "UTC")), "event_name": ["e"] * len(hours)}
+        )
+        pq.write_table(table, folder / f"{name}.parquet", row_group_size=2)  # groups mix hours
+    source = LakeSource(pafs.LocalFileSystem(), str(tmp_path), file_format="parquet", batch_size=1_000)
+    source.schema(WINDOW)
+    # a: [1, 8] and [9, 9] overlap 08-16, [17] does not; b: [12, 12] and [12, 23] both do
+    assert source.rows_to_scan(WINDOW) == 2 + 2 + 2 + 2
+    assert sum(batch.num_rows for batch in source.read(WINDOW)) == 6, "the window's own events"
+    assert source.stats.rows_scanned == 8, "the rows counted are the rows decoded"
